@@ -1,0 +1,212 @@
+"""Events of a learner's record: the five RARPA stages, in the order they happen.
+
+Topics are stored as ``events.learner:ClassName``: never rename a class here;
+add a new version with ``class_version`` and an ``upcast_vN_vN+1`` instead.
+Ids inside events are UUID strings; dates are ISO ``YYYY-MM-DD`` strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from events.base import RecordCreated, RecordEvent
+
+
+# --- Enrolment and who works with the learner -------------------------------
+class LearnerEnrolled(RecordCreated):
+    name: str
+    preferred_name: str
+    date_of_birth: str
+    lead_provider: str
+
+
+class ProviderJoined(RecordEvent):
+    """A provider starts working with the learner (dual placement)."""
+
+    joined: str
+    lead: bool
+    reason: str
+
+
+class ProviderLeft(RecordEvent):
+    left: str
+    reason: str
+
+
+class ConsentRecorded(RecordEvent):
+    consent: str  # see vocabulary.CONSENTS
+    given: bool
+    reason: str
+
+
+# --- Stage 1: aims, linked to the EHCP's Section E outcomes -------------------
+class EHCPOutcomeRecorded(RecordEvent):
+    outcome_id: str
+    text: str
+    pfa_area: str
+    due: str
+
+
+class EHCPOutcomeAmended(RecordEvent):
+    outcome_id: str
+    text: str
+    pfa_area: str
+    due: str
+    reason: str
+
+
+class ProgrammeAimAgreed(RecordEvent):
+    aim_id: str
+    text: str
+    outcome_ids: list[str]
+
+
+# --- Stages 2 and 3: baseline and challenging targets ------------------------
+class TargetSet(RecordEvent):
+    target_id: str
+    text: str
+    success_criteria: str
+    outcome_ids: list[str]
+    review_by: str
+
+
+class BaselineRecorded(RecordEvent):
+    """Where the learner started on a target (the initial assessment)."""
+
+    target_id: str
+    rating: str
+    note: str
+
+
+class TargetRevised(RecordEvent):
+    target_id: str
+    kind: str  # renegotiated | revised
+    text: str
+    success_criteria: str
+    outcome_ids: list[str]
+    review_by: str
+    reason: str
+    review_id: str | None
+
+
+class TargetClosed(RecordEvent):
+    target_id: str
+    closed_as: str
+    reason: str
+    review_id: str | None
+
+
+# --- Stage 4: formative recording --------------------------------------------
+class ObservationRecorded(RecordEvent):
+    """Evidence seen by staff. ``observed_at`` is the device's time (it may have
+    been recorded offline); the event's timestamp is when the server took it."""
+
+    observation_id: str
+    target_id: str
+    rating: str
+    prompt_level: str | None
+    context: str | None
+    note: str
+    observed_at: datetime
+
+
+class ObservationCorrected(RecordEvent):
+    """The corrected values replace the original's in progress; the original
+    stays in history."""
+
+    observation_id: str
+    rating: str
+    prompt_level: str | None
+    context: str | None
+    note: str
+    observed_at: datetime
+    reason: str
+
+
+class ObservationWithdrawn(RecordEvent):
+    observation_id: str
+    reason: str
+
+
+class SelfAssessmentRecorded(RecordEvent):
+    """The learner's own view, kept apart from staff ratings."""
+
+    self_assessment_id: str
+    target_id: str
+    answer: str  # not_yet | with_help | on_my_own
+    words: str
+    assessed_at: datetime
+
+
+class ProgressReviewHeld(RecordEvent):
+    """A termly (or as-needed) review. Decisions to revise or close a target are
+    recorded as TargetRevised / TargetClosed events carrying this review_id."""
+
+    review_id: str
+    held_on: str
+    attendees: list[str]
+    learner_views: str
+    decisions: list[dict]
+
+
+# --- Stage 5: end of programme -----------------------------------------------
+class SummativeAssessmentRecorded(RecordEvent):
+    target_id: str
+    rating: str
+    summary: str
+    assessed_on: str
+
+
+class UnplannedOutcomeRecognised(RecordEvent):
+    unplanned_id: str
+    text: str
+    pfa_area: str | None
+    context: str | None
+    recognised_on: str
+
+
+class NextStepAgreed(RecordEvent):
+    next_step_id: str
+    text: str
+    agreed_on: str
+
+
+class DestinationRecorded(RecordEvent):
+    destination_id: str
+    kind: str
+    detail: str
+    starts_on: str
+
+
+class LearnerDataErased(RecordEvent):
+    """Written in clear: the learner's key is destroyed, so the rest of the
+    stream can no longer be read, but this event must still be."""
+
+    personal: ClassVar[bool] = False
+    reason: str
+
+
+LEARNER_EVENTS = (
+    LearnerEnrolled,
+    ProviderJoined,
+    ProviderLeft,
+    ConsentRecorded,
+    EHCPOutcomeRecorded,
+    EHCPOutcomeAmended,
+    ProgrammeAimAgreed,
+    TargetSet,
+    BaselineRecorded,
+    TargetRevised,
+    TargetClosed,
+    ObservationRecorded,
+    ObservationCorrected,
+    ObservationWithdrawn,
+    SelfAssessmentRecorded,
+    ProgressReviewHeld,
+    SummativeAssessmentRecorded,
+    UnplannedOutcomeRecognised,
+    NextStepAgreed,
+    DestinationRecorded,
+    LearnerDataErased,
+)

@@ -1,0 +1,372 @@
+"""The service layer: one method per thing a person can do to the record.
+
+Each method loads the aggregate, checks access, runs the domain command, and
+saves. Writes that clash with another writer of the same learner are retried
+on the fresh state. Methods return plain data and the notification position
+of what they wrote, so a caller can wait for the read model to catch up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from rarpa import access
+from rarpa.access import Actor, Forbidden, NotFound
+from rarpa.config import Settings
+from rarpa.domain import (
+    Learner,
+    ObservationIdClaim,
+    Provider,
+    RuleBroken,
+    User,
+    provider_id,
+    user_id,
+)
+from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, StreamErased
+from rarpa.vault import Vault
+
+MAX_RETRIES = 8
+_hasher = PasswordHasher()
+
+
+class Erased(LookupError):
+    """The learner's data was erased (410)."""
+
+
+@dataclass
+class Written:
+    """What a command wrote: its result and the position to wait for."""
+
+    result: Any
+    position: int | None
+    created: bool = True
+
+
+class RecordApplication(Application):
+    name = "rarpa"
+    # A snapshot every 100 events keeps a learner with years of evidence fast to load.
+    snapshotting_intervals = {Learner: 100}
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings.from_env()
+        self.settings.ensure_dirs()
+        self.vault = Vault(self.settings.vault)
+        super().__init__(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.settings.db,
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "rarpa.store:ChainedSQLiteRecorder",
+            }
+        )
+        assert isinstance(self.recorder, ChainedSQLiteRecorder)
+        self.recorder.group_commit = self.settings.group_commit
+
+    def construct_mapper(self):
+        mapper = self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=PerStreamCipherMapper
+        )
+        mapper.vault = self.vault
+        return mapper
+
+    def close(self) -> None:
+        super().close()
+        self.vault.close()
+
+    # --- loading ---------------------------------------------------------------
+    def _get(self, cls, aggregate_id, what: str):
+        try:
+            agg = self.repository.get(uuid.UUID(str(aggregate_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(what) from None
+        except StreamErased:
+            raise Erased(what) from None
+        if not isinstance(agg, cls):
+            raise NotFound(what)
+        return agg
+
+    def learner(self, actor: Actor, learner_id: str, action: str = access.READ) -> Learner:
+        learner = self._get(Learner, learner_id, "learner")
+        if learner.erased:
+            raise Erased("learner")
+        access.require(actor, action, str(learner.id), learner.providers)
+        return learner
+
+    def exists(self, aggregate_id: uuid.UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _save(self, *aggregates) -> int | None:
+        recordings = self.save(*aggregates)
+        return max((r.notification.id for r in recordings), default=None)
+
+    def _change(
+        self, actor: Actor, learner_id: str, action: str, command: Callable[[Learner, dict], Any]
+    ) -> Written:
+        """Load, check, run the command, save; retry on a concurrent write."""
+        for _ in range(MAX_RETRIES):
+            learner = self.learner(actor, learner_id, action)
+            stamp = actor.stamp(learner.lead_provider)
+            outcome = command(learner, stamp)
+            extra = outcome.pop("also_save", ()) if isinstance(outcome, dict) else ()
+            if not learner.pending_events:
+                return Written(outcome, None, created=False)
+            try:
+                return Written(outcome, self._save(learner, *extra))
+            except IntegrityError:
+                continue  # someone else wrote first: reload and try again
+        raise RuleBroken("id", "the record is busy; please try again", 409)
+
+    # --- providers and people ---------------------------------------------------
+    def register_provider(self, actor: Actor, slug: str, name: str) -> Written:
+        if not actor.may(access.ADMINISTER):
+            raise Forbidden("only an administrator can add providers")
+        if self.exists(provider_id(slug.strip().lower())):
+            return Written(slug.strip().lower(), None, created=False)
+        provider = Provider.register(stamp=actor.stamp(""), slug=slug, name=name)
+        return Written(provider.slug, self._save(provider))
+
+    def provider_exists(self, slug: str) -> bool:
+        return self.exists(provider_id(slug))
+
+    def add_user(
+        self,
+        actor: Actor,
+        *,
+        email: str,
+        role: str,
+        password: str,
+        provider: str | None = None,
+        display_name: str = "",
+    ) -> Written:
+        if not actor.may(access.ADMINISTER):
+            raise Forbidden("only an administrator can add users")
+        if provider and not self.provider_exists(provider):
+            raise RuleBroken("provider", f"no provider with the short code {provider!r}")
+        if len(password or "") < 10:
+            raise RuleBroken("password", "must be at least 10 characters")
+        if self.exists(user_id(email)):
+            raise RuleBroken("email", "a user with this email already exists", 409)
+        user = User.register(
+            stamp=actor.stamp(provider or ""),
+            email=email,
+            display_name=display_name,
+            role=role,
+            provider=provider,
+            password_hash=_hasher.hash(password),
+        )
+        return Written(str(user.id), self._save(user))
+
+    def user(self, email: str) -> User:
+        return self._get(User, user_id(email), "user")
+
+    def set_password(self, actor: Actor, email: str, password: str, reason: str) -> Written:
+        if not actor.may(access.ADMINISTER):
+            raise Forbidden("only an administrator can reset passwords")
+        if len(password or "") < 10:
+            raise RuleBroken("password", "must be at least 10 characters")
+        user = self.user(email)
+        user.change_password(stamp=actor.stamp(user.provider or ""), password_hash=_hasher.hash(password), reason=reason)
+        return Written(str(user.id), self._save(user))
+
+    def add_to_caseload(self, actor: Actor, email: str, learner_id: str) -> Written:
+        if not actor.may(access.ADMINISTER) and actor.role != "send_lead":
+            raise Forbidden("only a SEND lead or an administrator can set caseloads")
+        user = self.user(email)
+        if user.role not in ("tutor", "support"):
+            raise RuleBroken("email", f"a {user.role} has no caseload")
+        learner = self._get(Learner, learner_id, "learner")
+        if user.provider not in learner.providers:
+            raise RuleBroken("learner_id", f"this learner does not attend {user.provider}")
+        if actor.role == "send_lead":
+            access.require(actor, access.ENROL, str(learner.id), learner.providers)
+        added = user.add_to_caseload(stamp=actor.stamp(user.provider or ""), learner_id=str(learner.id))
+        return Written(added, self._save(user) if added else None, created=added)
+
+    def actor_for(self, user: User) -> Actor:
+        return Actor(
+            user_id=str(user.id),
+            role=user.role,
+            provider=user.provider,
+            caseload=frozenset(user.caseload),
+            email=user.email,
+        )
+
+    def authenticate(self, email: str, password: str) -> Actor | None:
+        """The actor for these credentials, or None. Takes as long for an
+        unknown email as for a wrong password, so it reveals neither."""
+        try:
+            user = self.user(email)
+        except (NotFound, Erased):
+            _hasher.hash(password)  # same cost as a real check
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            return None
+        return self.actor_for(user)
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        uid = self.vault.user_for_token(token)
+        if uid is None:
+            return None
+        try:
+            user = self._get(User, uid, "user")
+        except (NotFound, Erased):
+            return None
+        return self.actor_for(user)
+
+    def create_token(self, email: str, label: str = "cli") -> str:
+        return self.vault.issue_token(str(self.user(email).id), label)
+
+    # --- the learner's record ---------------------------------------------------
+    def enrol_learner(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        date_of_birth,
+        provider: str,
+        preferred_name: str | None = None,
+        learner_id: uuid.UUID | None = None,
+        timestamp: datetime | None = None,
+    ) -> Written:
+        if not actor.may(access.ENROL):
+            raise Forbidden(f"a {actor.role} cannot enrol learners")
+        if actor.role == "send_lead" and provider != actor.provider:
+            raise RuleBroken("provider", f"you can enrol learners at {actor.provider} only")
+        if not self.provider_exists(provider):
+            raise RuleBroken("provider", f"no provider with the short code {provider!r}")
+        stamp = actor.stamp(provider)
+        if timestamp:
+            stamp["timestamp"] = timestamp
+        learner = Learner.enrol(
+            stamp=stamp,
+            name=name,
+            date_of_birth=date_of_birth,
+            lead_provider=provider,
+            preferred_name=preferred_name,
+            learner_id=learner_id,
+        )
+        return Written(str(learner.id), self._save(learner))
+
+    def join_provider(self, actor, learner_id, *, provider: str, lead: bool, reason: str) -> Written:
+        if not self.provider_exists(provider):
+            raise RuleBroken("provider", f"no provider with the short code {provider!r}")
+        return self._change(
+            actor, learner_id, access.ENROL,
+            lambda l, s: l.join_provider(stamp=s, provider=provider, lead=lead, reason=reason),
+        )
+
+    def record_consent(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.record_consent(stamp=s, **kw))
+
+    def record_outcome(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.record_outcome(stamp=s, **kw))
+
+    def amend_outcome(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.amend_outcome(stamp=s, **kw))
+
+    def agree_aim(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.agree_aim(stamp=s, **kw))
+
+    def set_target(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.set_target(stamp=s, **kw))
+
+    def revise_target(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.revise_target(stamp=s, **kw))
+
+    def close_target(self, actor, learner_id, **kw) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda l, s: l.close_target(stamp=s, **kw))
+
+    def record_observation(self, actor, learner_id, *, observation_id, **kw) -> Written:
+        """Idempotent on the client's observation id: a repeat with the same body
+        writes nothing (created=False); another body, or the id already used for
+        another learner, is a 409."""
+        observation_id = str(observation_id)
+
+        def command(learner: Learner, stamp: dict):
+            if observation_id not in learner.observations:
+                claimed = self._claim_holder(observation_id)
+                if claimed is not None and claimed != str(learner.id):
+                    raise RuleBroken("id", "this observation id was already used for another learner", 409)
+            created = learner.record_observation(stamp=stamp, observation_id=observation_id, **kw)
+            result = {"id": observation_id}
+            if created:
+                result["also_save"] = (
+                    ObservationIdClaim.claim(
+                        stamp=stamp, observation_id=observation_id, learner_id=str(learner.id)
+                    ),
+                )
+            return result
+
+        return self._change(actor, learner_id, access.RECORD, command)
+
+    def _claim_holder(self, observation_id: str) -> str | None:
+        try:
+            return self.repository.get(uuid.UUID(observation_id)).learner_id
+        except AggregateNotFoundError:
+            return None
+
+    def correct_observation(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.RECORD, lambda l, s: l.correct_observation(stamp=s, **kw)
+        )
+
+    def withdraw_observation(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.RECORD, lambda l, s: l.withdraw_observation(stamp=s, **kw)
+        )
+
+    def record_self_assessment(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.RECORD, lambda l, s: l.record_self_assessment(stamp=s, **kw)
+        )
+
+    def hold_progress_review(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.REVIEW, lambda l, s: l.hold_progress_review(stamp=s, **kw)
+        )
+
+    def record_summative_assessment(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.PLAN, lambda l, s: l.record_summative_assessment(stamp=s, **kw)
+        )
+
+    def recognise_unplanned_outcome(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.RECORD, lambda l, s: l.recognise_unplanned_outcome(stamp=s, **kw)
+        )
+
+    def agree_next_step(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.REVIEW, lambda l, s: l.agree_next_step(stamp=s, **kw)
+        )
+
+    def record_destination(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.PLAN, lambda l, s: l.record_destination(stamp=s, **kw)
+        )
+
+    # --- reading the history ----------------------------------------------------
+    def learner_events(self, actor: Actor, learner_id: str) -> list:
+        """Every event of the learner's stream, oldest first (audited for auditors)."""
+        learner = self.learner(actor, learner_id)
+        return list(self.events.get(learner.id))
+
+    def audit(self, actor: Actor, action: str, learner_id: str | None, detail: str = "") -> None:
+        if actor.role == "auditor":
+            self.vault.log_access(
+                user_id=actor.user_id, role=actor.role, action=action, learner_id=learner_id, detail=detail
+            )
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,422 @@
+"""Projections: the tables people read, built from events into a separate
+SQLite file with sqlite-utils.
+
+Each batch of events is applied and the position of the last one written in
+the same transaction, so a crash between events neither skips nor repeats one.
+Derived numbers (latest rating, distance, counts) are recomputed from the
+projected observations whenever they may change, which makes the incremental
+result and a rebuild from zero the same by construction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from functools import singledispatchmethod
+from typing import Any, Callable, Iterable
+
+import sqlite_utils
+
+from events import learner as ev
+from events import staff as st
+from events.vocabulary import RATINGS
+from rarpa.store import StreamErased
+
+PROJECTION = "progress"
+BATCH = 500
+
+STEP_SQL = "CASE {col} " + " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(RATINGS)) + " END"
+
+TABLES: dict[str, tuple[dict, str | tuple]] = {
+    "tracking": ({"name": str, "position": int}, "name"),
+    "providers": ({"slug": str, "name": str}, "slug"),
+    "users": ({"id": str, "email": str, "display_name": str, "role": str, "provider": str}, "id"),
+    "caseload": ({"user_id": str, "learner_id": str}, ("user_id", "learner_id")),
+    "learners": (
+        {
+            "id": str, "name": str, "preferred_name": str, "date_of_birth": str,
+            "lead_provider": str, "enrolled_at": str, "last_observed_at": str,
+            "status": str, "annual_review_due": str,
+        },
+        "id",
+    ),
+    "learner_providers": ({"learner_id": str, "provider": str, "lead": int}, ("learner_id", "provider")),
+    "outcomes": (
+        {"id": str, "learner_id": str, "text": str, "pfa_area": str, "due": str,
+         "recorded_at": str, "amended_at": str, "targets": int, "distance": float},
+        "id",
+    ),
+    "targets": (
+        {
+            "id": str, "learner_id": str, "text": str, "success_criteria": str, "status": str,
+            "closed_as": str, "baseline": str, "latest": str, "distance": int, "observations": int,
+            "last_observed_at": str, "review_by": str, "set_at": str, "revisions": int,
+            "summative": str,
+        },
+        "id",
+    ),
+    "target_outcomes": ({"target_id": str, "outcome_id": str, "learner_id": str}, ("target_id", "outcome_id")),
+    "observations": (
+        {
+            "id": str, "seq": int, "learner_id": str, "target_id": str, "rating": str,
+            "prompt_level": str, "context": str, "note": str, "observed_at": str,
+            "recorded_at": str, "recorded_by": str, "provider": str, "status": str,
+            "corrections": int,
+        },
+        "id",
+    ),
+    "reviews_due": ({"kind": str, "ref_id": str, "learner_id": str, "due_on": str}, ("kind", "ref_id")),
+}
+INDEXES = [
+    ("targets", ["learner_id"]),
+    ("outcomes", ["learner_id"]),
+    ("observations", ["target_id", "status"]),
+    ("observations", ["learner_id", "observed_at"]),
+    ("target_outcomes", ["outcome_id"]),
+    ("learner_providers", ["provider"]),
+    ("reviews_due", ["learner_id"]),
+    ("reviews_due", ["due_on"]),
+]
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    for name, (columns, pk) in TABLES.items():
+        db[name].create(columns, pk=pk, if_not_exists=True)
+    for table, cols in INDEXES:
+        db[table].create_index(cols, if_not_exists=True)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # The read model can always be rebuilt from the events: no need to fsync each batch.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _plus_year(iso: str) -> str:
+    y, rest = int(iso[:4]), iso[4:10]
+    if rest == "-02-29":
+        rest = "-02-28"
+    return f"{y + 1}{rest}"
+
+
+class ProgressProjection:
+    """Applies one event to the read-model tables (no transaction handling)."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.x = db.execute
+
+    @singledispatchmethod
+    def apply(self, event: Any, seq: int) -> None:
+        """Events that change nothing people read yet (e.g. observation-id claims)."""
+
+    # --- people and providers --------------------------------------------------
+    @apply.register
+    def _(self, e: st.ProviderRegistered, seq: int) -> None:
+        self.db["providers"].upsert({"slug": e.slug, "name": e.name}, pk="slug")
+
+    @apply.register
+    def _(self, e: st.UserRegistered, seq: int) -> None:
+        self.db["users"].upsert(
+            {"id": str(e.originator_id), "email": e.email, "display_name": e.display_name,
+             "role": e.user_role, "provider": e.user_provider},
+            pk="id",
+        )
+
+    @apply.register
+    def _(self, e: st.CaseloadLearnerAdded, seq: int) -> None:
+        self.db["caseload"].upsert(
+            {"user_id": str(e.originator_id), "learner_id": e.learner_id}, pk=("user_id", "learner_id")
+        )
+
+    @apply.register
+    def _(self, e: st.CaseloadLearnerRemoved, seq: int) -> None:
+        self.x("DELETE FROM caseload WHERE user_id=? AND learner_id=?", [str(e.originator_id), e.learner_id])
+
+    # --- the learner -----------------------------------------------------------
+    @apply.register
+    def _(self, e: ev.LearnerEnrolled, seq: int) -> None:
+        lid = str(e.originator_id)
+        enrolled = e.timestamp.date().isoformat()
+        self.db["learners"].insert(
+            {"id": lid, "name": e.name, "preferred_name": e.preferred_name,
+             "date_of_birth": e.date_of_birth, "lead_provider": e.lead_provider,
+             "enrolled_at": e.timestamp.isoformat(), "last_observed_at": None,
+             "status": "active", "annual_review_due": _plus_year(enrolled)},
+        )
+        self.db["learner_providers"].insert({"learner_id": lid, "provider": e.lead_provider, "lead": 1})
+        self._due("annual", lid, lid, _plus_year(enrolled))
+
+    @apply.register
+    def _(self, e: ev.ProviderJoined, seq: int) -> None:
+        lid = str(e.originator_id)
+        if e.lead:
+            self.x("UPDATE learner_providers SET lead=0 WHERE learner_id=?", [lid])
+            self.x("UPDATE learners SET lead_provider=? WHERE id=?", [e.joined, lid])
+        self.db["learner_providers"].upsert(
+            {"learner_id": lid, "provider": e.joined, "lead": int(e.lead)}, pk=("learner_id", "provider")
+        )
+
+    @apply.register
+    def _(self, e: ev.ProviderLeft, seq: int) -> None:
+        self.x("DELETE FROM learner_providers WHERE learner_id=? AND provider=?", [str(e.originator_id), e.left])
+
+    @apply.register
+    def _(self, e: ev.LearnerDataErased, seq: int) -> None:
+        lid = str(e.originator_id)
+        for table, col in (("observations", "learner_id"), ("targets", "learner_id"),
+                           ("outcomes", "learner_id"), ("target_outcomes", "learner_id"),
+                           ("reviews_due", "learner_id"), ("caseload", "learner_id"),
+                           ("learner_providers", "learner_id")):
+            self.x(f"DELETE FROM {table} WHERE {col}=?", [lid])
+        self.x(
+            "UPDATE learners SET name='(erased)', preferred_name='(erased)', date_of_birth=NULL, "
+            "status='erased' WHERE id=?",
+            [lid],
+        )
+
+    # --- outcomes and targets ---------------------------------------------------
+    @apply.register
+    def _(self, e: ev.EHCPOutcomeRecorded, seq: int) -> None:
+        self.db["outcomes"].insert(
+            {"id": e.outcome_id, "learner_id": str(e.originator_id), "text": e.text,
+             "pfa_area": e.pfa_area, "due": e.due, "recorded_at": e.timestamp.isoformat(),
+             "amended_at": None, "targets": 0, "distance": 0.0}
+        )
+
+    @apply.register
+    def _(self, e: ev.EHCPOutcomeAmended, seq: int) -> None:
+        self.x(
+            "UPDATE outcomes SET text=?, pfa_area=?, due=?, amended_at=? WHERE id=?",
+            [e.text, e.pfa_area, e.due, e.timestamp.isoformat(), e.outcome_id],
+        )
+
+    @apply.register
+    def _(self, e: ev.TargetSet, seq: int) -> None:
+        lid = str(e.originator_id)
+        self.db["targets"].insert(
+            {"id": e.target_id, "learner_id": lid, "text": e.text,
+             "success_criteria": e.success_criteria, "status": "open", "closed_as": None,
+             "baseline": None, "latest": None, "distance": 0, "observations": 0,
+             "last_observed_at": None, "review_by": e.review_by,
+             "set_at": e.timestamp.isoformat(), "revisions": 0, "summative": None}
+        )
+        self._link(e.target_id, lid, e.outcome_ids)
+        self._due("target", e.target_id, lid, e.review_by)
+
+    @apply.register
+    def _(self, e: ev.BaselineRecorded, seq: int) -> None:
+        self.x("UPDATE targets SET baseline=? WHERE id=?", [e.rating, e.target_id])
+        self._refresh_target(e.target_id)
+
+    @apply.register
+    def _(self, e: ev.TargetRevised, seq: int) -> None:
+        self.x(
+            "UPDATE targets SET text=?, success_criteria=?, review_by=?, revisions=revisions+1 WHERE id=?",
+            [e.text, e.success_criteria, e.review_by, e.target_id],
+        )
+        old = [r[0] for r in self.x("SELECT outcome_id FROM target_outcomes WHERE target_id=?", [e.target_id])]
+        self.x("DELETE FROM target_outcomes WHERE target_id=?", [e.target_id])
+        self._link(e.target_id, str(e.originator_id), e.outcome_ids)
+        for oid in old:
+            self._refresh_outcome(oid)
+        self._due("target", e.target_id, str(e.originator_id), e.review_by)
+
+    @apply.register
+    def _(self, e: ev.TargetClosed, seq: int) -> None:
+        self.x("UPDATE targets SET status='closed', closed_as=? WHERE id=?", [e.closed_as, e.target_id])
+        self.x("DELETE FROM reviews_due WHERE kind='target' AND ref_id=?", [e.target_id])
+
+    @apply.register
+    def _(self, e: ev.SummativeAssessmentRecorded, seq: int) -> None:
+        self.x("UPDATE targets SET summative=? WHERE id=?", [e.rating, e.target_id])
+
+    # --- evidence ----------------------------------------------------------------
+    @apply.register
+    def _(self, e: ev.ObservationRecorded, seq: int) -> None:
+        self.db["observations"].insert(
+            {"id": e.observation_id, "seq": seq, "learner_id": str(e.originator_id),
+             "target_id": e.target_id, "rating": e.rating, "prompt_level": e.prompt_level,
+             "context": e.context, "note": e.note, "observed_at": e.observed_at.isoformat(),
+             "recorded_at": e.timestamp.isoformat(), "recorded_by": e.recorded_by,
+             "provider": e.provider, "status": "active", "corrections": 0}
+        )
+        self._refresh_target(e.target_id)
+
+    @apply.register
+    def _(self, e: ev.ObservationCorrected, seq: int) -> None:
+        self.x(
+            "UPDATE observations SET rating=?, prompt_level=?, context=?, note=?, observed_at=?, "
+            "corrections=corrections+1 WHERE id=?",
+            [e.rating, e.prompt_level, e.context, e.note, e.observed_at.isoformat(), e.observation_id],
+        )
+        self._refresh_observed(e.observation_id)
+
+    @apply.register
+    def _(self, e: ev.ObservationWithdrawn, seq: int) -> None:
+        self.x("UPDATE observations SET status='withdrawn' WHERE id=?", [e.observation_id])
+        self._refresh_observed(e.observation_id)
+
+    # --- derived values ----------------------------------------------------------
+    def _due(self, kind: str, ref_id: str, learner_id: str, due_on: str) -> None:
+        self.db["reviews_due"].upsert(
+            {"kind": kind, "ref_id": ref_id, "learner_id": learner_id, "due_on": due_on},
+            pk=("kind", "ref_id"),
+        )
+
+    def _link(self, target_id: str, learner_id: str, outcome_ids: Iterable[str]) -> None:
+        for oid in outcome_ids:
+            self.db["target_outcomes"].upsert(
+                {"target_id": target_id, "outcome_id": oid, "learner_id": learner_id},
+                pk=("target_id", "outcome_id"),
+            )
+            self._refresh_outcome(oid)
+
+    def _refresh_observed(self, observation_id: str) -> None:
+        row = self.x("SELECT target_id FROM observations WHERE id=?", [observation_id]).fetchone()
+        self._refresh_target(row[0])
+
+    def _refresh_target(self, target_id: str) -> None:
+        """Latest judgement = the live observation observed last (ties: recorded last)."""
+        self.x(
+            f"""
+            UPDATE targets SET
+              latest = (SELECT rating FROM observations o WHERE o.target_id=targets.id
+                        AND o.status='active' ORDER BY observed_at DESC, seq DESC LIMIT 1),
+              observations = (SELECT COUNT(*) FROM observations o
+                              WHERE o.target_id=targets.id AND o.status='active'),
+              last_observed_at = (SELECT MAX(observed_at) FROM observations o
+                                  WHERE o.target_id=targets.id AND o.status='active')
+            WHERE id=?""",
+            [target_id],
+        )
+        self.x(
+            f"""UPDATE targets SET distance = CASE WHEN latest IS NULL OR baseline IS NULL THEN 0
+                ELSE ({STEP_SQL.format(col='latest')}) - ({STEP_SQL.format(col='baseline')}) END
+                WHERE id=?""",
+            [target_id],
+        )
+        row = self.x("SELECT learner_id FROM targets WHERE id=?", [target_id]).fetchone()
+        self.x(
+            "UPDATE learners SET last_observed_at=(SELECT MAX(observed_at) FROM observations "
+            "WHERE learner_id=? AND status='active') WHERE id=?",
+            [row[0], row[0]],
+        )
+        for (oid,) in self.x("SELECT outcome_id FROM target_outcomes WHERE target_id=?", [target_id]).fetchall():
+            self._refresh_outcome(oid)
+
+    def _refresh_outcome(self, outcome_id: str) -> None:
+        """An outcome's distance is the mean of its targets' distances."""
+        self.x(
+            """UPDATE outcomes SET
+                 targets = (SELECT COUNT(*) FROM target_outcomes WHERE outcome_id=outcomes.id),
+                 distance = COALESCE((SELECT ROUND(AVG(t.distance), 2) FROM target_outcomes x
+                            JOIN targets t ON t.id = x.target_id WHERE x.outcome_id=outcomes.id), 0)
+               WHERE id=?""",
+            [outcome_id],
+        )
+
+
+class Projector:
+    """Keeps a read-model file caught up with the event store, by position."""
+
+    def __init__(self, path: str, app):
+        self.path = path
+        self.app = app
+        self._lock = threading.Lock()
+        self._conn = connect(path)
+        self.db = sqlite_utils.Database(self._conn)
+        create_schema(self.db)
+        self._local = threading.local()
+
+    # Readers get a connection of their own per thread (SQLite connections are not shared).
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    def position(self, conn: sqlite3.Connection | None = None) -> int:
+        row = (conn or self._conn).execute(
+            "SELECT position FROM tracking WHERE name=?", [PROJECTION]
+        ).fetchone()
+        return row[0] if row else 0
+
+    def _decode(self, notification):
+        try:
+            return self.app.mapper.to_domain_event(notification)
+        except StreamErased:
+            return None  # an erased learner's event: its content is gone by design
+
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply every event not yet applied; returns the new position."""
+        with self._lock:
+            projection = ProgressProjection(self.db)
+            while True:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    start = self.position()
+                    batch = self.app.recorder.select_notifications(start=start + 1, limit=BATCH)
+                    for n in batch:
+                        event = self._decode(n)
+                        if event is not None:
+                            projection.apply(event, n.id)
+                    if batch:
+                        self._conn.execute(
+                            "INSERT INTO tracking (name, position) VALUES (?, ?) "
+                            "ON CONFLICT(name) DO UPDATE SET position=excluded.position",
+                            [PROJECTION, batch[-1].id],
+                        )
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                if on_batch and batch:
+                    on_batch(len(batch))
+                if len(batch) < BATCH:
+                    return batch[-1].id if batch else start
+
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Drop every row and replay from the first event, in one transaction:
+        readers see the old tables until the new ones are complete."""
+        with self._lock:
+            projection = ProgressProjection(self.db)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for name in TABLES:
+                    self._conn.execute(f"DELETE FROM [{name}]")
+                position = 0
+                while True:
+                    batch = self.app.recorder.select_notifications(start=position + 1, limit=BATCH)
+                    for n in batch:
+                        event = self._decode(n)
+                        if event is not None:
+                            projection.apply(event, n.id)
+                    if batch:
+                        position = batch[-1].id
+                        if on_batch:
+                            on_batch(len(batch))
+                    if len(batch) < BATCH:
+                        break
+                self._conn.execute(
+                    "INSERT INTO tracking (name, position) VALUES (?, ?)", [PROJECTION, position]
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return position
+
+    def dump(self) -> dict[str, list[tuple]]:
+        """Every row of every table in a fixed order (to compare two read models)."""
+        out = {}
+        for name, (_, pk) in TABLES.items():
+            order = ", ".join(pk) if isinstance(pk, tuple) else pk
+            out[name] = [tuple(r) for r in self._conn.execute(f"SELECT * FROM [{name}] ORDER BY {order}")]
+        return out
+
+    def close(self) -> None:
+        self._conn.close()

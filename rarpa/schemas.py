@@ -1,0 +1,271 @@
+"""Marshmallow schemas for what comes in (API bodies, CLI input) and what goes
+out. Unknown fields are refused (marshmallow's default RAISE); every message
+names its field. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from events.vocabulary import (
+    CONSENTS,
+    CONTEXTS,
+    DESTINATIONS,
+    PFA_AREAS,
+    PROMPT_LEVELS,
+    RATINGS,
+    REVIEW_DECISIONS,
+    REVISION_KINDS,
+    ROLES,
+    SELF_ASSESSMENT_ANSWERS,
+    TARGET_CLOSED_AS,
+)
+
+SHORT = validate.Length(min=1, max=200)
+LONG = validate.Length(min=1, max=4000)
+NOTE = validate.Length(max=4000)
+
+
+def choice(values, **kw):
+    return fields.String(validate=validate.OneOf(values), **kw)
+
+
+def words(max_len=4000, **kw):
+    return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
+
+
+# --- input -------------------------------------------------------------------
+class LearnerIn(Schema):
+    name = words(200, required=True)
+    preferred_name = fields.String(validate=validate.Length(max=100), load_default=None)
+    date_of_birth = fields.Date(required=True)
+    provider = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{2,40}$",
+                             error="a provider's short code, e.g. northfield"))
+
+
+class OutcomeIn(Schema):
+    text = words(required=True)
+    pfa_area = choice(PFA_AREAS, required=True)
+    due = fields.Date(required=True)
+
+
+class OutcomeAmendIn(OutcomeIn):
+    reason = words(required=True)
+
+
+class AimIn(Schema):
+    text = words(required=True)
+    outcome_ids = fields.List(fields.UUID(), load_default=list)
+
+
+class TargetIn(Schema):
+    text = words(required=True)
+    success_criteria = words(required=True)
+    outcome_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1))
+    baseline = choice(RATINGS, required=True)
+    baseline_note = fields.String(validate=NOTE, load_default="")
+    review_by = fields.Date(required=True)
+
+
+class RevisionIn(Schema):
+    kind = choice(REVISION_KINDS, load_default="revised")
+    reason = words(required=True)
+    text = words(load_default=None)
+    success_criteria = words(load_default=None)
+    outcome_ids = fields.List(fields.UUID(), validate=validate.Length(min=1), load_default=None)
+    review_by = fields.Date(load_default=None)
+
+
+class ClosureIn(Schema):
+    closed_as = choice(TARGET_CLOSED_AS, required=True)
+    reason = words(required=True)
+
+
+class ObservationIn(Schema):
+    id = fields.UUID(required=True, metadata={"description": "made by the client; the idempotency key"})
+    target_id = fields.UUID(required=True)
+    rating = choice(RATINGS, required=True)
+    prompt_level = choice(PROMPT_LEVELS, allow_none=True, load_default=None)
+    context = choice(CONTEXTS, allow_none=True, load_default=None)
+    note = fields.String(validate=NOTE, load_default="")
+    observed_at = fields.AwareDateTime(
+        required=True, metadata={"description": "device time with offset; not in the future"}
+    )
+
+
+class CorrectionIn(Schema):
+    reason = words(required=True)
+    rating = choice(RATINGS, load_default=None)
+    prompt_level = choice(PROMPT_LEVELS, load_default=None)
+    context = choice(CONTEXTS, load_default=None)
+    note = fields.String(validate=NOTE, load_default=None)
+    observed_at = fields.AwareDateTime(load_default=None)
+
+    @validates_schema
+    def something_changes(self, data, **_):
+        if all(data.get(k) is None for k in ("rating", "prompt_level", "context", "note", "observed_at")):
+            raise ValidationError("give at least one corrected value", "rating")
+
+
+class WithdrawalIn(Schema):
+    reason = words(required=True)
+
+
+class SelfAssessmentIn(Schema):
+    target_id = fields.UUID(required=True)
+    answer = choice(SELF_ASSESSMENT_ANSWERS, required=True)
+    words = fields.String(validate=NOTE, load_default="")
+    assessed_at = fields.AwareDateTime(load_default=None)
+
+
+class DecisionIn(Schema):
+    target_id = fields.UUID(required=True)
+    decision = choice(REVIEW_DECISIONS, required=True)
+    text = words(load_default=None)
+    success_criteria = words(load_default=None)
+    review_by = fields.Date(load_default=None)
+    reason = fields.String(validate=NOTE, load_default=None)
+    closed_as = choice(TARGET_CLOSED_AS, load_default=None)
+
+
+class ReviewIn(Schema):
+    held_on = fields.Date(required=True)
+    attendees = fields.List(words(200), required=True, validate=validate.Length(min=1))
+    learner_views = fields.String(validate=NOTE, load_default="")
+    decisions = fields.List(fields.Nested(DecisionIn), load_default=list)
+
+
+class SummativeIn(Schema):
+    target_id = fields.UUID(required=True)
+    rating = choice(RATINGS, required=True)
+    summary = words(required=True)
+    assessed_on = fields.Date(required=True)
+
+
+class UnplannedOutcomeIn(Schema):
+    text = words(required=True)
+    recognised_on = fields.Date(required=True)
+    pfa_area = choice(PFA_AREAS, load_default=None)
+    context = choice(CONTEXTS, load_default=None)
+
+
+class NextStepIn(Schema):
+    text = words(required=True)
+    agreed_on = fields.Date(required=True)
+
+
+class DestinationIn(Schema):
+    kind = choice(DESTINATIONS, required=True)
+    detail = fields.String(validate=NOTE, load_default="")
+    starts_on = fields.Date(required=True)
+
+
+class ProviderJoinIn(Schema):
+    provider = fields.String(required=True)
+    lead = fields.Boolean(load_default=False)
+    reason = words(required=True)
+
+
+class ConsentIn(Schema):
+    consent = choice(CONSENTS, required=True)
+    given = fields.Boolean(required=True)
+    reason = fields.String(validate=NOTE, load_default="")
+
+
+class UserIn(Schema):
+    email = fields.Email(required=True)
+    role = choice(ROLES, required=True)
+    provider = fields.String(load_default=None)
+    display_name = fields.String(validate=validate.Length(max=100), load_default="")
+
+
+# --- output (documented in OpenAPI) -------------------------------------------
+class Created(Schema):
+    id = fields.String()
+
+
+class ProviderLink(Schema):
+    provider = fields.String()
+    lead = fields.Boolean()
+
+
+class LearnerOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    preferred_name = fields.String()
+    date_of_birth = fields.String()
+    provider = fields.String(metadata={"description": "the lead provider's short code"})
+    providers = fields.List(fields.Nested(ProviderLink))
+    enrolled_at = fields.String()
+    last_observed_at = fields.String(allow_none=True)
+    annual_review_due = fields.String()
+    status = fields.String()
+
+
+class LearnerList(Schema):
+    learners = fields.List(fields.Nested(LearnerOut))
+
+
+class TargetProgress(Schema):
+    id = fields.String()
+    text = fields.String()
+    status = fields.String()
+    baseline = choice(RATINGS)
+    latest = choice(RATINGS, allow_none=True)
+    distance = fields.Integer(metadata={"description": "signed rating steps from baseline to latest"})
+    observations = fields.Integer()
+    last_observed_at = fields.String(allow_none=True)
+    outcome_ids = fields.List(fields.String())
+
+
+class OutcomeProgress(Schema):
+    id = fields.String()
+    text = fields.String()
+    pfa_area = choice(PFA_AREAS)
+    targets = fields.List(fields.String())
+    distance = fields.Float(metadata={"description": "mean of its targets' distances"})
+
+
+class ProgressOut(Schema):
+    targets = fields.List(fields.Nested(TargetProgress))
+    outcomes = fields.List(fields.Nested(OutcomeProgress))
+
+
+class ObservationOut(Schema):
+    id = fields.String()
+    target_id = fields.String()
+    rating = choice(RATINGS)
+    prompt_level = fields.String(allow_none=True)
+    context = fields.String(allow_none=True)
+    note = fields.String()
+    observed_at = fields.String()
+    recorded_at = fields.String()
+    recorded_by = fields.String()
+    provider = fields.String()
+    status = fields.String()
+    corrections = fields.Integer()
+    target = fields.Nested(TargetProgress)
+
+
+class HistoryEvent(Schema):
+    type = fields.String()
+    version = fields.Integer()
+    recorded_at = fields.String()
+    recorded_by = fields.String()
+    role = fields.String()
+    provider = fields.String()
+
+
+class HistoryOut(Schema):
+    learner_id = fields.String()
+    as_at = fields.String()
+    events = fields.List(fields.Nested(HistoryEvent))
+    progress = fields.Nested(ProgressOut)
+    fingerprint = fields.String(metadata={"description": "head of the learner's hash chain at as_at"})
+
+
+class Problem(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

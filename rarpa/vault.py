@@ -1,0 +1,149 @@
+"""The vault: secrets kept apart from the events.
+
+- a data key per stream (learner, user): destroying a learner's key erases what
+  their events say, while the shape of the history stays countable;
+- hashes of API tokens (the tokens themselves are shown once and never stored);
+- the access log of every view an auditor makes.
+
+It is a small SQLite file of its own, committed durably on every write: a key
+must be on disk before any event encrypted with it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sqlite3
+import threading
+from datetime import datetime, timezone
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class Vault:
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._keys: dict[str, bytes] = {}
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS stream_keys (
+                stream_id TEXT PRIMARY KEY,
+                key BLOB,
+                created_at TEXT NOT NULL,
+                destroyed_at TEXT,
+                destroyed_reason TEXT
+            );
+            CREATE TABLE IF NOT EXISTS api_tokens (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                label TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                revoked_at TEXT
+            );
+            CREATE TABLE IF NOT EXISTS access_log (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                learner_id TEXT,
+                detail TEXT
+            );
+            """
+        )
+
+    # --- stream keys ------------------------------------------------------------
+    def key_for(self, stream_id: str, *, create: bool) -> bytes | None:
+        """The stream's key; None if it was destroyed (or never made and not asked to)."""
+        key = self._keys.get(stream_id)
+        if key is not None:
+            return key
+        with self._lock:
+            if create:
+                # INSERT OR IGNORE: another process may have made it first.
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO stream_keys (stream_id, key, created_at) VALUES (?,?,?)",
+                    (stream_id, os.urandom(32), _now()),
+                )
+            row = self._conn.execute(
+                "SELECT key FROM stream_keys WHERE stream_id=?", (stream_id,)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        self._keys[stream_id] = row[0]
+        return row[0]
+
+    def destroy_key(self, stream_id: str, reason: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE stream_keys SET key=NULL, destroyed_at=?, destroyed_reason=? "
+                "WHERE stream_id=? AND key IS NOT NULL",
+                (_now(), reason, stream_id),
+            )
+            self._keys.pop(stream_id, None)
+            return cur.rowcount == 1
+
+    def is_destroyed(self, stream_id: str) -> bool:
+        row = self._conn.execute(
+            "SELECT destroyed_at FROM stream_keys WHERE stream_id=?", (stream_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
+    # --- API tokens -------------------------------------------------------------
+    @staticmethod
+    def _hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def issue_token(self, user_id: str, label: str = "cli") -> str:
+        token = "rr_" + secrets.token_urlsafe(32)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES (?,?,?,?)",
+                (self._hash(token), user_id, label, _now()),
+            )
+        return token
+
+    def user_for_token(self, token: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT user_id FROM api_tokens WHERE token_hash=? AND revoked_at IS NULL",
+            (self._hash(token),),
+        ).fetchone()
+        return row[0] if row else None
+
+    def revoke_tokens(self, user_id: str) -> int:
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE api_tokens SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL",
+                (_now(), user_id),
+            )
+            return cur.rowcount
+
+    # --- auditor access log -----------------------------------------------------
+    def log_access(
+        self, *, user_id: str, role: str, action: str, learner_id: str | None, detail: str = ""
+    ) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO access_log (at, user_id, role, action, learner_id, detail) "
+                "VALUES (?,?,?,?,?,?)",
+                (_now(), user_id, role, action, learner_id, detail),
+            )
+
+    def access_log(self, learner_id: str | None = None) -> list[dict]:
+        sql = "SELECT at, user_id, role, action, learner_id, detail FROM access_log"
+        args: tuple = ()
+        if learner_id:
+            sql += " WHERE learner_id=?"
+            args = (learner_id,)
+        cols = ("at", "user_id", "role", "action", "learner_id", "detail")
+        return [dict(zip(cols, r)) for r in self._conn.execute(sql + " ORDER BY id", args)]
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,375 @@
+"""The JSON API under /api/v1 (the contract in DESIGN.md).
+
+Each view: authenticate (bearer token), validate the body with its marshmallow
+schema, call the service, wait for the read model (read-your-writes), answer
+from the read model. Routes are declared with ``@route`` so the OpenAPI
+document is generated from the same schemas that validate requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, json, jsonify, request
+
+import events
+from rarpa import history as history_mod
+from rarpa import queries
+from rarpa import schemas as S
+from rarpa.access import NotFound
+from web.problems import Problem
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclass
+class RouteDoc:
+    rule: str
+    method: str
+    summary: str
+    body: type | None
+    returns: type | None
+    status: int
+    query: dict[str, str]
+    public: bool = False
+
+
+ROUTES: list[RouteDoc] = []
+
+
+def route(rule, method="GET", *, summary, body=None, returns=None, status=200, query=None, public=False):
+    def register(fn):
+        ROUTES.append(RouteDoc(rule, method, summary, body, returns, status, query or {}, public))
+        api.add_url_rule(rule, endpoint=fn.__name__, view_func=fn, methods=[method])
+        return fn
+
+    return register
+
+
+def services():
+    return current_app.extensions["rarpa"]
+
+
+def load(schema_cls) -> dict:
+    if not request.is_json:
+        raise Problem(415, "Send the body as JSON with Content-Type: application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise Problem(400, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise Problem(400, "The body must be a JSON object.")
+    return schema_cls().load(data)
+
+
+def answer(data: Any, status: int = 200, location: str | None = None) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+# --- authentication and auditing ------------------------------------------------
+@api.before_request
+def authenticate():
+    endpoint = request.endpoint or ""
+    if endpoint.endswith(("openapi", "problems")):
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Send a bearer token: Authorization: Bearer <token from `rarpa token create`>.",
+                      headers={"WWW-Authenticate": 'Bearer realm="rarpa"'})
+    actor = services().app.actor_for_token(token.strip())
+    if actor is None:
+        raise Problem(401, "This token is not valid (unknown or revoked).",
+                      headers={"WWW-Authenticate": 'Bearer realm="rarpa", error="invalid_token"'})
+    g.actor = actor
+    if actor.role == "auditor":
+        # Every view an auditor makes is logged, including ones that fail.
+        services().app.vault.log_access(
+            user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
+            learner_id=(request.view_args or {}).get("learner_id"),
+            detail=request.query_string.decode()[:500],
+        )
+    return None
+
+
+def _learner_id(learner_id: str) -> str:
+    """Check access to the learner (404 when out of sight) and return its id."""
+    return str(services().app.learner(g.actor, learner_id).id)
+
+
+# --- learners -----------------------------------------------------------------------
+@route("/me", summary="Who the token belongs to", returns=None)
+def me():
+    a = g.actor
+    return answer({"id": a.user_id, "email": a.email, "role": a.role, "provider": a.provider,
+                   "caseload": sorted(a.caseload)})
+
+
+@route("/learners", summary="Learners you can see (caseload, provider or all, by role)", returns=S.LearnerList)
+def list_learners():
+    return answer({"learners": queries.visible_learners(services().fresh(), g.actor)})
+
+
+@route("/learners", "POST", summary="Enrol a learner", body=S.LearnerIn, returns=S.LearnerOut, status=201)
+def enrol_learner():
+    data = load(S.LearnerIn)
+    s = services()
+    written = s.app.enrol_learner(g.actor, **data)
+    learner = queries.learner(s.wait_for(written), written.result)
+    return answer(learner, 201, f"/api/v1/learners/{written.result}")
+
+
+@route("/learners/<learner_id>", summary="One learner", returns=S.LearnerOut)
+def get_learner(learner_id):
+    lid = _learner_id(learner_id)
+    conn = services().fresh()
+    learner = queries.learner(conn, lid)
+    learner["reviews_due"] = queries.reviews_due(conn, lid)
+    return answer(learner)
+
+
+@route("/learners/<learner_id>/providers", "POST", summary="A provider joins (dual placement)",
+       body=S.ProviderJoinIn, returns=S.LearnerOut, status=201)
+def join_provider(learner_id):
+    data = load(S.ProviderJoinIn)
+    s = services()
+    written = s.app.join_provider(g.actor, learner_id, **data)
+    return answer(queries.learner(s.wait_for(written), _learner_id(learner_id)), 201)
+
+
+@route("/learners/<learner_id>/consents", "POST", summary="Record consent (photographs, sharing)",
+       body=S.ConsentIn, returns=S.Created, status=201)
+def record_consent(learner_id):
+    data = load(S.ConsentIn)
+    s = services()
+    s.wait_for(s.app.record_consent(g.actor, learner_id, **data))
+    return answer({"consent": data["consent"], "given": data["given"]}, 201)
+
+
+# --- stage 1-3: outcomes, aims, targets ------------------------------------------------------
+def _outcome_row(conn, outcome_id):
+    row = conn.execute("SELECT id, text, pfa_area, due, targets, distance FROM outcomes WHERE id=?",
+                       [outcome_id]).fetchone()
+    return dict(row)
+
+
+@route("/learners/<learner_id>/outcomes", "POST", summary="Record an EHCP Section E outcome",
+       body=S.OutcomeIn, returns=S.OutcomeProgress, status=201)
+def record_outcome(learner_id):
+    data = load(S.OutcomeIn)
+    s = services()
+    written = s.app.record_outcome(g.actor, learner_id, **data)
+    return answer(_outcome_row(s.wait_for(written), written.result), 201)
+
+
+@route("/learners/<learner_id>/outcomes/<outcome_id>/amendments", "POST", summary="Amend an outcome",
+       body=S.OutcomeAmendIn, returns=S.OutcomeProgress, status=201)
+def amend_outcome(learner_id, outcome_id):
+    data = load(S.OutcomeAmendIn)
+    s = services()
+    written = s.app.amend_outcome(g.actor, learner_id, outcome_id=outcome_id, **data)
+    return answer(_outcome_row(s.wait_for(written), outcome_id), 201)
+
+
+@route("/learners/<learner_id>/aims", "POST", summary="Agree a programme aim", body=S.AimIn,
+       returns=S.Created, status=201)
+def agree_aim(learner_id):
+    data = load(S.AimIn)
+    written = services().app.agree_aim(g.actor, learner_id, text=data["text"],
+                                        outcome_ids=[str(o) for o in data["outcome_ids"]])
+    services().wait_for(written)
+    return answer({"id": written.result}, 201)
+
+
+def _target_row(conn, learner_id, target_id):
+    for t in queries.progress(conn, learner_id)["targets"]:
+        if t["id"] == target_id:
+            return t
+    raise NotFound("target")
+
+
+@route("/learners/<learner_id>/targets", "POST", summary="Set a target with its baseline",
+       body=S.TargetIn, returns=S.TargetProgress, status=201)
+def set_target(learner_id):
+    data = load(S.TargetIn)
+    data["outcome_ids"] = [str(o) for o in data["outcome_ids"]]
+    s = services()
+    written = s.app.set_target(g.actor, learner_id, **data)
+    lid = _learner_id(learner_id)
+    return answer(_target_row(s.wait_for(written), lid, written.result), 201)
+
+
+@route("/learners/<learner_id>/targets/<target_id>/revisions", "POST",
+       summary="Renegotiate or revise a target (with a reason)", body=S.RevisionIn,
+       returns=S.TargetProgress, status=201)
+def revise_target(learner_id, target_id):
+    data = load(S.RevisionIn)
+    if data.get("outcome_ids") is not None:
+        data["outcome_ids"] = [str(o) for o in data["outcome_ids"]]
+    s = services()
+    written = s.app.revise_target(g.actor, learner_id, target_id=target_id, **data)
+    return answer(_target_row(s.wait_for(written), _learner_id(learner_id), target_id), 201)
+
+
+@route("/learners/<learner_id>/targets/<target_id>/closures", "POST", summary="Close a target",
+       body=S.ClosureIn, returns=S.TargetProgress, status=201)
+def close_target(learner_id, target_id):
+    data = load(S.ClosureIn)
+    s = services()
+    written = s.app.close_target(g.actor, learner_id, target_id=target_id, **data)
+    return answer(_target_row(s.wait_for(written), _learner_id(learner_id), target_id), 201)
+
+
+# --- stage 4: observations --------------------------------------------------------------------
+def _observation(conn, learner_id, observation_id):
+    row = conn.execute(
+        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, "
+        "recorded_by, provider, status, corrections FROM observations WHERE id=? AND learner_id=?",
+        [observation_id, learner_id],
+    ).fetchone()
+    if row is None:
+        raise NotFound("observation")
+    out = dict(row)
+    out["target"] = _target_row(conn, learner_id, out["target_id"])
+    return out
+
+
+@route("/learners/<learner_id>/observations", "POST",
+       summary="Record an observation (idempotent on its client-made id)", body=S.ObservationIn,
+       returns=S.ObservationOut, status=201)
+def record_observation(learner_id):
+    data = load(S.ObservationIn)
+    s = services()
+    written = s.app.record_observation(
+        g.actor, learner_id, observation_id=str(data.pop("id")),
+        target_id=str(data.pop("target_id")), **data,
+    )
+    lid = _learner_id(learner_id)
+    body = _observation(s.wait_for(written), lid, written.result["id"])
+    return answer(body, 201 if written.created else 200, f"/api/v1/learners/{lid}/observations/{body['id']}")
+
+
+@route("/learners/<learner_id>/observations/<observation_id>", summary="One observation",
+       returns=S.ObservationOut)
+def get_observation(learner_id, observation_id):
+    lid = _learner_id(learner_id)
+    return answer(_observation(services().fresh(), lid, observation_id))
+
+
+@route("/learners/<learner_id>/observations/<observation_id>/corrections", "POST",
+       summary="Correct an observation (the original stays in history)", body=S.CorrectionIn,
+       returns=S.ObservationOut, status=201)
+def correct_observation(learner_id, observation_id):
+    data = load(S.CorrectionIn)
+    s = services()
+    written = s.app.correct_observation(g.actor, learner_id, observation_id=observation_id, **data)
+    return answer(_observation(s.wait_for(written), _learner_id(learner_id), observation_id), 201)
+
+
+@route("/learners/<learner_id>/observations/<observation_id>/withdrawals", "POST",
+       summary="Withdraw an observation (e.g. undo); it stays in history", body=S.WithdrawalIn,
+       returns=S.ObservationOut, status=201)
+def withdraw_observation(learner_id, observation_id):
+    data = load(S.WithdrawalIn)
+    s = services()
+    written = s.app.withdraw_observation(g.actor, learner_id, observation_id=observation_id, **data)
+    return answer(_observation(s.wait_for(written), _learner_id(learner_id), observation_id), 201)
+
+
+@route("/learners/<learner_id>/self-assessments", "POST", summary="The learner's own view of a target",
+       body=S.SelfAssessmentIn, returns=S.Created, status=201)
+def record_self_assessment(learner_id):
+    data = load(S.SelfAssessmentIn)
+    data["target_id"] = str(data["target_id"])
+    written = services().app.record_self_assessment(g.actor, learner_id, **data)
+    services().wait_for(written)
+    return answer({"id": written.result}, 201)
+
+
+# --- reviews and stage 5 -------------------------------------------------------------------------
+@route("/learners/<learner_id>/reviews", "POST", summary="Hold a progress review",
+       body=S.ReviewIn, returns=S.Created, status=201)
+def hold_review(learner_id):
+    data = load(S.ReviewIn)
+    written = services().app.hold_progress_review(g.actor, learner_id, **data)
+    services().wait_for(written)
+    return answer({"id": written.result}, 201)
+
+
+def _simple(command, schema):
+    def view(learner_id):
+        data = load(schema)
+        for k, v in list(data.items()):
+            if k.endswith("_id") and v is not None:
+                data[k] = str(v)
+        written = getattr(services().app, command)(g.actor, learner_id, **data)
+        services().wait_for(written)
+        return answer({"id": written.result}, 201)
+
+    view.__name__ = command
+    return view
+
+
+for _path, _command, _schema, _summary in (
+    ("summative-assessments", "record_summative_assessment", S.SummativeIn, "Summative assessment of a target"),
+    ("unplanned-outcomes", "recognise_unplanned_outcome", S.UnplannedOutcomeIn, "An outcome nobody planned"),
+    ("next-steps", "agree_next_step", S.NextStepIn, "Agree a next step"),
+    ("destinations", "record_destination", S.DestinationIn, "Where the learner goes next"),
+):
+    route(f"/learners/<learner_id>/{_path}", "POST", summary=_summary, body=_schema,
+          returns=S.Created, status=201)(_simple(_command, _schema))
+
+
+# --- reading progress and history -------------------------------------------------------------
+@route("/learners/<learner_id>/progress", summary="Progress per target and per EHCP outcome",
+       returns=S.ProgressOut)
+def get_progress(learner_id):
+    lid = _learner_id(learner_id)
+    return answer(queries.progress(services().fresh(), lid))
+
+
+def _as_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace(" ", "+"))
+    except ValueError:
+        raise Problem(400, "as_at must be an ISO date-time, e.g. 2026-03-01T17:00:00Z.",
+                      {"as_at": ["not an ISO date-time"]}) from None
+    if moment.tzinfo is None:
+        raise Problem(400, "as_at needs a timezone offset, e.g. 2026-03-01T17:00:00Z.",
+                      {"as_at": ["needs a timezone offset"]})
+    return moment.astimezone(timezone.utc)
+
+
+@route("/learners/<learner_id>/history", summary="Events and progress as the record stood at as_at",
+       returns=S.HistoryOut, query={"as_at": "ISO date-time with offset (a recorded time); default now"})
+def get_history(learner_id):
+    as_at = _as_at(request.args.get("as_at"))
+    return answer(history_mod.history(services().app, g.actor, learner_id, as_at))
+
+
+@route("/learners/<learner_id>/events", summary="Export: every event of the learner, as JSON lines")
+def export_events(learner_id):
+    stream = services().app.learner_events(g.actor, learner_id)
+    lines = "".join(json.dumps(events.to_json(e), sort_keys=True) + "\n" for e in stream)
+    return Response(lines, mimetype="application/x-ndjson")
+
+
+@route("/problems/<int:status>", summary="What a problem type means", public=True)
+def problems(status):
+    from web.problems import TITLES
+
+    return answer({"status": status, "title": TITLES.get(status, "Error")})
+
+
+@route("/openapi.json", summary="This document", public=True)
+def openapi():
+    from web.openapi import spec_for
+
+    return answer(spec_for(ROUTES))

@@ -1,0 +1,114 @@
+"""Errors as RFC 9457 problem documents (application/problem+json).
+
+Every error the API can give goes through here: bad input names its fields,
+and nothing unexpected becomes an HTML page or a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from rarpa.access import Forbidden, NotFound
+from rarpa.application import Erased
+from rarpa.domain import RuleBroken
+
+log = logging.getLogger("rarpa.web")
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign-in needed",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with what is recorded",
+    410: "Erased",
+    413: "Too large",
+    415: "Send JSON",
+    422: "Invalid input",
+    500: "Something went wrong on our side",
+}
+
+
+class Problem(Exception):
+    def __init__(self, status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
+
+
+def problem_response(status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
+    body = {
+        "type": f"/api/v1/problems/{status}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def _flatten(messages, prefix="") -> dict[str, list[str]]:
+    """marshmallow nests messages for nested fields; the API names them by path."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                path = prefix or "body"
+            for k, v in _flatten(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix or "body"] = list(messages)
+    elif isinstance(messages, list):
+        for i, m in enumerate(messages):
+            out.update(_flatten(m, f"{prefix}.{i}"))
+    else:
+        out[prefix or "body"] = [str(messages)]
+    return out
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(e: Problem):
+        return problem_response(e.status, e.detail, e.errors, e.headers)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(e: ValidationError):
+        errors = _flatten(e.messages)
+        fields = ", ".join(sorted(errors))
+        return problem_response(422, f"Please check: {fields}.", errors)
+
+    @app.errorhandler(RuleBroken)
+    def _rule(e: RuleBroken):
+        return problem_response(e.status, f"{e.field}: {e.message}", {e.field: [e.message]})
+
+    @app.errorhandler(NotFound)
+    def _not_found(e: NotFound):
+        return problem_response(404, f"No {e.args[0] if e.args else 'such thing'} that you can see here.")
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(e: Forbidden):
+        return problem_response(403, str(e).capitalize() + ".")
+
+    @app.errorhandler(Erased)
+    def _erased(e: Erased):
+        return problem_response(410, "This learner's data was erased at their request.")
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        if request.path.startswith("/api/"):
+            return problem_response(e.code or 500, e.description or TITLES.get(e.code, "Error"))
+        return e
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return problem_response(500, "The error has been logged. Please try again; if it happens again, tell your administrator.")
