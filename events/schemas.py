@@ -36,8 +36,19 @@ def string(**kw):
     return fields.String(**kw)
 
 
+class IsoDate(fields.Date):
+    """Events keep dates as ISO strings: dump them as they are, and on load
+    check they are real dates but keep the string."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, str) or value is None else value.isoformat()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+
 def iso_date(**kw):
-    return fields.Date(**kw)
+    return IsoDate(**kw)
 
 
 class EventSchema(Schema):

@@ -8,6 +8,8 @@ of what they wrote, so a caller can wait for the read model to catch up.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,7 +35,7 @@ from rarpa.domain import (
 from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, StreamErased
 from rarpa.vault import Vault
 
-MAX_RETRIES = 8
+MAX_RETRIES = 30
 _hasher = PasswordHasher()
 
 
@@ -85,10 +87,10 @@ class RecordApplication(Application):
     def _get(self, cls, aggregate_id, what: str):
         try:
             agg = self.repository.get(uuid.UUID(str(aggregate_id)))
-        except (AggregateNotFoundError, ValueError):
-            raise NotFound(what) from None
         except StreamErased:
             raise Erased(what) from None
+        except (AggregateNotFoundError, ValueError):  # ValueError: not a UUID
+            raise NotFound(what) from None
         if not isinstance(agg, cls):
             raise NotFound(what)
         return agg
@@ -111,7 +113,7 @@ class RecordApplication(Application):
         self, actor: Actor, learner_id: str, action: str, command: Callable[[Learner, dict], Any]
     ) -> Written:
         """Load, check, run the command, save; retry on a concurrent write."""
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_RETRIES):
             learner = self.learner(actor, learner_id, action)
             stamp = actor.stamp(learner.lead_provider)
             outcome = command(learner, stamp)
@@ -121,7 +123,9 @@ class RecordApplication(Application):
             try:
                 return Written(outcome, self._save(learner, *extra))
             except IntegrityError:
-                continue  # someone else wrote first: reload and try again
+                # Someone else wrote to this learner first: reload and try again,
+                # after a short random pause so clashing writers spread out.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise RuleBroken("id", "the record is busy; please try again", 409)
 
     # --- providers and people ---------------------------------------------------
@@ -354,6 +358,18 @@ class RecordApplication(Application):
         return self._change(
             actor, learner_id, access.PLAN, lambda l, s: l.record_destination(stamp=s, **kw)
         )
+
+    def erase_learner(self, actor: Actor, learner_id: str, reason: str) -> Written:
+        """Crypto-shredding: write the (clear) erasure event, then destroy the
+        learner's key. The events stay, chained and countable, but unreadable."""
+        if actor.role != "system":
+            raise Forbidden("erasure is done by the data controller at the command line")
+        learner = self.learner(actor, learner_id)
+        learner.erase(stamp=actor.stamp(learner.lead_provider), reason=reason)
+        position = self._save(learner)
+        # Snapshots are sealed with the same key, so they become unreadable too.
+        self.vault.destroy_key(str(learner.id), reason)
+        return Written(str(learner.id), position)
 
     # --- reading the history ----------------------------------------------------
     def learner_events(self, actor: Actor, learner_id: str) -> list:

@@ -225,6 +225,18 @@ def verify():
 
 
 @main.command()
+@click.argument("learner_id")
+@click.option("--reason", required=True, help="Why (e.g. the learner's erasure request and its date).")
+@click.confirmation_option(prompt="This cannot be undone. Erase this learner's personal data?")
+def erase(learner_id, reason):
+    """Erase a learner's personal data by destroying their key (crypto-shredding)."""
+    app = _app()
+    written = app.erase_learner(_actor(), learner_id, reason)
+    _projector(app).catch_up()
+    click.echo(f"erased {written.result}: events kept (chained, countable), content unreadable")
+
+
+@main.command()
 def events():
     """The event catalogue: every event type, its version and fields."""
     import events as catalogue

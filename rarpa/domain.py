@@ -539,6 +539,14 @@ class Learner(Aggregate):
         )
         return did
 
+    def erase(self, *, stamp: dict, reason: str) -> None:
+        """Marks the record erased; the service then destroys the stream's key."""
+        if self.erased:
+            raise RuleBroken("learner_id", "this learner's data was already erased", 409)
+        self.trigger_event(
+            ev.LearnerDataErased, reason=_need_text(reason, "reason", "A reason for erasure"), **stamp
+        )
+
     # --- rules shared by commands -------------------------------------------
     def _outcome(self, outcome_id: str, field: str) -> dict:
         try:

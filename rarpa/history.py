@@ -10,6 +10,7 @@ later, is not part of what the record said at that instant.
 from __future__ import annotations
 
 import sqlite3
+from itertools import takewhile
 from datetime import datetime, timezone
 
 import sqlite_utils
@@ -37,7 +38,8 @@ def progress_from(learner_events: list) -> dict:
 def history(app, actor, learner_id: str, as_at: datetime | None = None) -> dict:
     cutoff = (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     stream = app.learner_events(actor, learner_id)
-    kept = [e for e in stream if e.timestamp <= cutoff]
+    # A prefix of the stream: an event never appears without those before it.
+    kept = list(takewhile(lambda e: e.timestamp <= cutoff, stream))
     if not kept:
         raise NotFound("learner as at that time")
     app.audit(actor, "history", str(learner_id), f"as_at={cutoff.isoformat()}")

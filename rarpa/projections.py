@@ -172,11 +172,10 @@ class ProgressProjection:
                            ("reviews_due", "learner_id"), ("caseload", "learner_id"),
                            ("learner_providers", "learner_id")):
             self.x(f"DELETE FROM {table} WHERE {col}=?", [lid])
-        self.x(
-            "UPDATE learners SET name='(erased)', preferred_name='(erased)', date_of_birth=NULL, "
-            "status='erased' WHERE id=?",
-            [lid],
-        )
+        # The same row whether built live or replayed after the key is gone
+        # (a replay cannot read the enrolment any more).
+        self.x("DELETE FROM learners WHERE id=?", [lid])
+        self.db["learners"].insert({"id": lid, "name": "(erased)", "preferred_name": "(erased)", "status": "erased"})
 
     # --- outcomes and targets ---------------------------------------------------
     @apply.register

@@ -129,7 +129,6 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         self._cv = threading.Condition()
         self._queue: list[_Pending] = []
         self._leading = False
-        self._prepared: set[int] = set()
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -153,11 +152,11 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return bytes(row[0]) if row else None
 
-    def _prepare(self, c: SQLiteCursor) -> None:
-        conn = c.sqlite_cursor.connection
-        if id(conn) not in self._prepared:
-            conn.create_function("rarpa_link", 5, _sql_link_hash, deterministic=True)
-            self._prepared.add(id(conn))
+    @staticmethod
+    def _prepare(c: SQLiteCursor) -> None:
+        # Registered on every write: the pool may hand out a new connection, and
+        # registering costs a microsecond or two.
+        c.sqlite_cursor.connection.create_function("rarpa_link", 5, _sql_link_hash, deterministic=True)
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any):
         self._prepare(c)
@@ -227,7 +226,8 @@ def walk_chains(db_path: str):
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = conn.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state, chain_hash "
+            "SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB), "
+            "CAST(chain_hash AS BLOB) "
             "FROM stored_events ORDER BY originator_id, originator_version"
         )
         current, prev, expected_version = None, GENESIS, 1

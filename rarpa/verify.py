@@ -49,12 +49,14 @@ def verify(app, *, on_event=None) -> Report:
 def _verify_snapshots(app, report: Report) -> None:
     conn = sqlite3.connect(f"file:{app.settings.db}?mode=ro", uri=True)
     try:
-        try:
-            rows = conn.execute(
-                "SELECT originator_id, originator_version, topic, state FROM stored_snapshots"
-            ).fetchall()
-        except sqlite3.OperationalError:
-            return  # no snapshots table yet
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='stored_snapshots'"
+        ).fetchone():
+            return  # no snapshot taken yet
+        # CAST: a state rewritten as TEXT behind our back must still be read as bytes.
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, CAST(state AS BLOB) FROM stored_snapshots"
+        ).fetchall()
     finally:
         conn.close()
     for oid, version, topic, state in rows:

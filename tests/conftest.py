@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh store per test, in a temporary folder, using the
+real SQLite files, the real vault and the real read model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from rarpa.access import system_actor
+from rarpa.application import RecordApplication
+from rarpa.config import Settings
+from rarpa.projections import Projector
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3")})
+
+
+@pytest.fixture
+def app(settings):
+    application = RecordApplication(settings)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def projector(app):
+    p = Projector(app.settings.views, app)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def system():
+    return system_actor("test")
+
+
+@pytest.fixture
+def world(app, system):
+    """Two providers, one learner at each, an outcome and a target each, and
+    one user of every role (tutor and support with the first learner)."""
+    app.register_provider(system, "northfield", "Northfield College")
+    app.register_provider(system, "riverside", "Riverside Specialist College")
+    users = {
+        "tutor": ("tutor@example.org", "northfield"),
+        "support": ("support@example.org", "northfield"),
+        "send_lead": ("lead@example.org", "northfield"),
+        "auditor": ("auditor@example.org", None),
+        "admin": ("admin@example.org", None),
+        "other_tutor": ("tutor2@example.org", "northfield"),
+        "riverside_lead": ("lead.riverside@example.org", "riverside"),
+    }
+    for key, (email, provider) in users.items():
+        role = {"other_tutor": "tutor", "riverside_lead": "send_lead"}.get(key, key)
+        app.add_user(system, email=email, role=role, password=PASSWORD, provider=provider)
+    amy = app.enrol_learner(system, name="Amy Jones", date_of_birth="2007-03-01", provider="northfield").result
+    ben = app.enrol_learner(system, name="Ben Smith", date_of_birth="2006-05-09", provider="riverside").result
+    out = {"learners": {"amy": amy, "ben": ben}, "users": {k: v[0] for k, v in users.items()}}
+    for key, lid in out["learners"].items():
+        oid = app.record_outcome(system, lid, text="Travel to college on the bus",
+                                 pfa_area="independent_living", due="2027-07-01").result
+        tid = app.set_target(system, lid, text="Buy a bus ticket", success_criteria="Without help",
+                             outcome_ids=[oid], baseline="emerging", review_by="2027-01-15").result
+        out[key] = {"outcome": oid, "target": tid}
+    app.add_to_caseload(system, "tutor@example.org", amy)
+    app.add_to_caseload(system, "support@example.org", amy)
+    out["actors"] = {k: app.actor_for(app.user(v[0])) for k, v in users.items()}
+    return out
+
+
+def observation(target_id, rating="developing", minutes_ago=5, **extra):
+    body = {
+        "observation_id": str(uuid.uuid4()),
+        "target_id": target_id,
+        "rating": rating,
+        "observed_at": datetime.now(timezone.utc) - timedelta(minutes=minutes_ago),
+    }
+    body.update(extra)
+    return body
