@@ -52,6 +52,14 @@ class Written:
     created: bool = True
 
 
+def replay(aggregate, events):
+    """Apply events in order. The library's default does a runtime Protocol
+    check per event, which measured at a fifth of the time of a write."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class RecordApplication(Application):
     name = "rarpa"
     # A snapshot every 100 events keeps a learner with years of evidence fast to load.
@@ -86,7 +94,7 @@ class RecordApplication(Application):
     # --- loading ---------------------------------------------------------------
     def _get(self, cls, aggregate_id, what: str):
         try:
-            agg = self.repository.get(uuid.UUID(str(aggregate_id)))
+            agg = self.repository.get(uuid.UUID(str(aggregate_id)), projector_func=replay)
         except StreamErased:
             raise Erased(what) from None
         except (AggregateNotFoundError, ValueError):  # ValueError: not a UUID
@@ -295,9 +303,14 @@ class RecordApplication(Application):
         writes nothing (created=False); another body, or the id already used for
         another learner, is a 409."""
         observation_id = str(observation_id)
+        tries = 0
 
         def command(learner: Learner, stamp: dict):
-            if observation_id not in learner.observations:
+            nonlocal tries
+            tries += 1
+            # Only after a failed save can the id be held by another learner:
+            # the first try saves the claim and lets the store's unique key decide.
+            if tries > 1 and observation_id not in learner.observations:
                 claimed = self._claim_holder(observation_id)
                 if claimed is not None and claimed != str(learner.id):
                     raise RuleBroken("id", "this observation id was already used for another learner", 409)
@@ -315,7 +328,7 @@ class RecordApplication(Application):
 
     def _claim_holder(self, observation_id: str) -> str | None:
         try:
-            return self.repository.get(uuid.UUID(observation_id)).learner_id
+            return self.repository.get(uuid.UUID(observation_id), projector_func=replay).learner_id
         except AggregateNotFoundError:
             return None
 

@@ -57,6 +57,10 @@ class Group(click.Group):
             _fail(str(e))
         except Erased:
             _fail("that learner's data was erased")
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # say what went wrong in one line, not a traceback
+            _fail(f"{type(e).__name__}: {e}")
 
 
 @click.group(cls=Group)

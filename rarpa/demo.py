@@ -71,7 +71,7 @@ def load_demo(app: RecordApplication, *, learners: int = 14, echo=print, today: 
     created_users = []
     for email, role, provider, display in USERS:
         if app.exists(user_id(email)):
-            if password:
+            if password and app.authenticate(email, password) is None:
                 app.set_password(actor, email, password, "demo password set from RARPA_DEMO_PASSWORD")
             continue
         if not password:
