@@ -75,6 +75,7 @@ class RecordApplication(Application):
                 "SQLITE_DBNAME": self.settings.db,
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "rarpa.store:ChainedSQLiteRecorder",
+                "AGGREGATE_CACHE_MAXSIZE": "500",
             }
         )
         assert isinstance(self.recorder, ChainedSQLiteRecorder)

@@ -122,6 +122,9 @@ def observation_digest(
     return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
+OBS_FIELDS = ("target_id", "digest", "withdrawn", "rating", "prompt_level", "context", "note", "observed_at")
+
+
 class Learner(Aggregate):
     """One young person's record: enrolment, EHCP outcomes, aims, baselines,
     targets, evidence, reviews and where they go next."""
@@ -323,7 +326,7 @@ class Learner(Aggregate):
         observed_at = _aware(observed_at, "observed_at")
         note = (note or "").strip()
         digest = observation_digest(str(target_id), rating, prompt_level, context, note, observed_at)
-        seen = self.observations.get(observation_id)
+        seen = self.observation(observation_id)
         if seen is not None:
             if seen["digest"] == digest:
                 return False
@@ -365,9 +368,11 @@ class Learner(Aggregate):
         prompt_level = prompt_level if prompt_level is not None else current["prompt_level"]
         context = context if context is not None else current["context"]
         self._judgement(rating, prompt_level, context)
-        when = _aware(observed_at, "observed_at") if observed_at is not None else current["observed_at"]
-        if isinstance(when, str):
-            when = datetime.fromisoformat(when)
+        when = (
+            _aware(observed_at, "observed_at")
+            if observed_at is not None
+            else datetime.fromisoformat(current["observed_at"])
+        )
         self._not_future(when, "observed_at", now)
         self.trigger_event(
             ev.ObservationCorrected,
@@ -547,6 +552,25 @@ class Learner(Aggregate):
             ev.LearnerDataErased, reason=_need_text(reason, "reason", "A reason for erasure"), **stamp
         )
 
+    def observation(self, observation_id: str) -> dict | None:
+        entry = self.observations.get(observation_id)
+        return dict(zip(OBS_FIELDS, entry)) if entry is not None else None
+
+    def __deepcopy__(self, memo) -> Learner:
+        """The repository copies cached aggregates before each command. Entries
+        of observations are replaced, never changed in place, and other entries
+        are small dicts whose lists are replaced too, so one level of copying
+        gives an independent copy at a fraction of deepcopy's cost."""
+        clone = object.__new__(type(self))
+        state = dict(self.__dict__)
+        for key, value in state.items():
+            if isinstance(value, dict):
+                state[key] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()}
+            elif isinstance(value, list):
+                state[key] = list(value)
+        clone.__dict__.update(state)
+        return clone
+
     # --- rules shared by commands -------------------------------------------
     def _outcome(self, outcome_id: str, field: str) -> dict:
         try:
@@ -573,7 +597,7 @@ class Learner(Aggregate):
         return target
 
     def _live_observation(self, observation_id: str) -> dict:
-        seen = self.observations.get(str(observation_id))
+        seen = self.observation(str(observation_id))
         if seen is None:
             raise RuleBroken("observation_id", "no such observation for this learner")
         if seen["withdrawn"]:
@@ -668,34 +692,28 @@ class Learner(Aggregate):
     def _(self, e: ev.TargetClosed) -> None:
         self.targets[e.target_id].update(status="closed", closed_as=e.closed_as)
 
+    # Each observation is a list of plain values (see OBS_FIELDS; a list, not a
+    # tuple, so a snapshot restores it exactly). Entries are replaced, never
+    # changed in place, so copying a learner with years of evidence is a
+    # shallow dict copy (see __deepcopy__).
     @when.register
     def _(self, e: ev.ObservationRecorded) -> None:
-        self.observations[e.observation_id] = {
-            "target_id": e.target_id,
-            "digest": observation_digest(
-                e.target_id, e.rating, e.prompt_level, e.context, e.note, e.observed_at
-            ),
-            "rating": e.rating,
-            "prompt_level": e.prompt_level,
-            "context": e.context,
-            "note": e.note,
-            "observed_at": e.observed_at,
-            "withdrawn": False,
-        }
+        digest = observation_digest(e.target_id, e.rating, e.prompt_level, e.context, e.note, e.observed_at)
+        self.observations[e.observation_id] = [
+            e.target_id, digest, False, e.rating, e.prompt_level, e.context, e.note, e.observed_at.isoformat()
+        ]
 
     @when.register
     def _(self, e: ev.ObservationCorrected) -> None:
-        self.observations[e.observation_id].update(
-            rating=e.rating,
-            prompt_level=e.prompt_level,
-            context=e.context,
-            note=e.note,
-            observed_at=e.observed_at,
-        )
+        old = self.observations[e.observation_id]
+        self.observations[e.observation_id] = [
+            old[0], old[1], old[2], e.rating, e.prompt_level, e.context, e.note, e.observed_at.isoformat()
+        ]
 
     @when.register
     def _(self, e: ev.ObservationWithdrawn) -> None:
-        self.observations[e.observation_id]["withdrawn"] = True
+        old = self.observations[e.observation_id]
+        self.observations[e.observation_id] = [old[0], old[1], True, *old[3:]]
 
     @when.register
     def _(self, e: ev.LearnerDataErased) -> None:

@@ -29,6 +29,7 @@ def progress_from(learner_events: list) -> dict:
     projection = ProgressProjection(db)
     for e in learner_events:
         projection.apply(e, e.originator_version)
+    projection.flush()
     return queries.progress(conn, str(learner_events[0].originator_id)) if learner_events else {
         "targets": [],
         "outcomes": [],

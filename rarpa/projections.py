@@ -108,6 +108,18 @@ class ProgressProjection:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self.x = db.execute
+        # Targets and outcomes whose derived numbers need recomputing; done once
+        # per batch in flush(), inside the batch's transaction.
+        self.dirty_targets: set[str] = set()
+        self.dirty_outcomes: set[str] = set()
+        # New observations are inserted in bulk (the hot path of a rebuild);
+        # anything that reads or changes observations writes them out first.
+        self.new_observations: list[dict] = []
+
+    def _write_observations(self) -> None:
+        if self.new_observations:
+            self.db["observations"].insert_all(self.new_observations, batch_size=500)
+            self.new_observations = []
 
     @singledispatchmethod
     def apply(self, event: Any, seq: int) -> None:
@@ -166,6 +178,7 @@ class ProgressProjection:
 
     @apply.register
     def _(self, e: ev.LearnerDataErased, seq: int) -> None:
+        self._write_observations()
         lid = str(e.originator_id)
         for table, col in (("observations", "learner_id"), ("targets", "learner_id"),
                            ("outcomes", "learner_id"), ("target_outcomes", "learner_id"),
@@ -236,7 +249,7 @@ class ProgressProjection:
     # --- evidence ----------------------------------------------------------------
     @apply.register
     def _(self, e: ev.ObservationRecorded, seq: int) -> None:
-        self.db["observations"].insert(
+        self.new_observations.append(
             {"id": e.observation_id, "seq": seq, "learner_id": str(e.originator_id),
              "target_id": e.target_id, "rating": e.rating, "prompt_level": e.prompt_level,
              "context": e.context, "note": e.note, "observed_at": e.observed_at.isoformat(),
@@ -247,6 +260,7 @@ class ProgressProjection:
 
     @apply.register
     def _(self, e: ev.ObservationCorrected, seq: int) -> None:
+        self._write_observations()
         self.x(
             "UPDATE observations SET rating=?, prompt_level=?, context=?, note=?, observed_at=?, "
             "corrections=corrections+1 WHERE id=?",
@@ -256,6 +270,7 @@ class ProgressProjection:
 
     @apply.register
     def _(self, e: ev.ObservationWithdrawn, seq: int) -> None:
+        self._write_observations()
         self.x("UPDATE observations SET status='withdrawn' WHERE id=?", [e.observation_id])
         self._refresh_observed(e.observation_id)
 
@@ -279,6 +294,34 @@ class ProgressProjection:
         self._refresh_target(row[0])
 
     def _refresh_target(self, target_id: str) -> None:
+        self.dirty_targets.add(target_id)
+
+    def _refresh_outcome(self, outcome_id: str) -> None:
+        self.dirty_outcomes.add(outcome_id)
+
+    def flush(self) -> None:
+        """Recompute derived numbers of what changed. They depend only on the
+        projected rows, so when they are computed does not change the result."""
+        self._write_observations()
+        learners = set()
+        for target_id in sorted(self.dirty_targets):
+            learner_id = self._recompute_target(target_id)
+            if learner_id:
+                learners.add(learner_id)
+                for (oid,) in self.x("SELECT outcome_id FROM target_outcomes WHERE target_id=?", [target_id]):
+                    self.dirty_outcomes.add(oid)
+        for outcome_id in sorted(self.dirty_outcomes):
+            self._recompute_outcome(outcome_id)
+        for learner_id in sorted(learners):
+            self.x(
+                "UPDATE learners SET last_observed_at=(SELECT MAX(observed_at) FROM observations "
+                "WHERE learner_id=? AND status='active') WHERE id=?",
+                [learner_id, learner_id],
+            )
+        self.dirty_targets.clear()
+        self.dirty_outcomes.clear()
+
+    def _recompute_target(self, target_id: str) -> str | None:
         """Latest judgement = the live observation observed last (ties: recorded last)."""
         self.x(
             f"""
@@ -299,15 +342,9 @@ class ProgressProjection:
             [target_id],
         )
         row = self.x("SELECT learner_id FROM targets WHERE id=?", [target_id]).fetchone()
-        self.x(
-            "UPDATE learners SET last_observed_at=(SELECT MAX(observed_at) FROM observations "
-            "WHERE learner_id=? AND status='active') WHERE id=?",
-            [row[0], row[0]],
-        )
-        for (oid,) in self.x("SELECT outcome_id FROM target_outcomes WHERE target_id=?", [target_id]).fetchall():
-            self._refresh_outcome(oid)
+        return row[0] if row else None  # None: the learner was erased meanwhile
 
-    def _refresh_outcome(self, outcome_id: str) -> None:
+    def _recompute_outcome(self, outcome_id: str) -> None:
         """An outcome's distance is the mean of its targets' distances."""
         self.x(
             """UPDATE outcomes SET
@@ -363,6 +400,7 @@ class Projector:
                         event = self._decode(n)
                         if event is not None:
                             projection.apply(event, n.id)
+                    projection.flush()
                     if batch:
                         self._conn.execute(
                             "INSERT INTO tracking (name, position) VALUES (?, ?) "
@@ -394,6 +432,7 @@ class Projector:
                         event = self._decode(n)
                         if event is not None:
                             projection.apply(event, n.id)
+                    projection.flush()
                     if batch:
                         position = batch[-1].id
                         if on_batch:

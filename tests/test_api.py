@@ -225,6 +225,22 @@ def test_enrolling_with_missing_fields_names_them(api):
     assert set(body["errors"]) == {"date_of_birth", "provider"}
 
 
+def test_enrolling_with_a_future_birth_date_is_422(api):
+    body = {"name": "Cara Patel", "date_of_birth": "2099-01-20", "provider": "northfield"}
+    assert_problem(api.post("send_lead", "/learners", body), 422, "date_of_birth")
+
+
+def test_dual_placement_lets_the_second_provider_see_the_learner(api, amy):
+    assert_problem(api.get("riverside_lead", f"/learners/{amy}"), 404)
+    body = {"provider": "riverside", "reason": "Two days a week at Riverside"}
+    response = api.post("send_lead", f"/learners/{amy}/providers", body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["providers"] == [
+        {"provider": "northfield", "lead": True}, {"provider": "riverside", "lead": False},
+    ]
+    assert api.get("riverside_lead", f"/learners/{amy}").status_code == 200
+
+
 def test_get_learner(api, amy):
     response = api.get("tutor", f"/learners/{amy}")
     assert response.status_code == 200
@@ -430,14 +446,37 @@ def test_same_id_for_another_learner_is_409(api, app, system, world, amy):
     assert api.target(cara, cara_target)["observations"] == 0
 
 
-def test_observation_id_that_is_another_records_id_is_a_4xx_not_500(api, world, amy, ben):
+@pytest.mark.parametrize("stream", ["another learner", "the same learner", "a user"])
+def test_observation_id_that_is_another_streams_id_is_409_not_500(api, world, amy, stream):
     # The id is the client's; one that happens to be some other stream's id
-    # (here: a learner's) must be refused cleanly, never crash.
+    # (a learner's, a user's) must be refused cleanly as a clash, never crash.
+    clashing = {
+        "another learner": world["learners"]["ben"],
+        "the same learner": amy,
+        "a user": world["actors"]["other_tutor"].user_id,
+    }[stream]
     before = api.stored(amy)
-    body = obs_body(world["amy"]["target"], id=ben)
-    response = api.post("tutor", f"/learners/{amy}/observations", body)
-    assert_problem(response, 409, "id")
+    body = obs_body(world["amy"]["target"], id=clashing)
+    assert_problem(api.post("tutor", f"/learners/{amy}/observations", body), 409, "id")
     assert api.stored(amy) == before
+
+
+def test_empty_observation_names_every_required_field(api, amy):
+    problem = assert_problem(api.post("tutor", f"/learners/{amy}/observations", {}), 422)
+    assert set(problem["errors"]) == {"id", "target_id", "rating", "observed_at"}
+
+
+def test_observation_of_another_learner_is_not_readable_through_this_one(api, app, system, world, amy, ben):
+    obs = record(api, amy, obs_body(world["amy"]["target"]))
+    assert api.get("tutor", f"/learners/{amy}/observations/{obs['id']}").status_code == 200
+    assert_problem(api.get("riverside_lead", f"/learners/{ben}/observations/{obs['id']}"), 404)
+    assert_problem(api.get("tutor", f"/learners/{amy}/observations/{uuid.uuid4()}"), 404)
+
+
+def test_oversized_body_is_413_problem(api, amy):
+    data = json.dumps({"note": "x" * (2 * 1024 * 1024)})
+    response = api.post("tutor", f"/learners/{amy}/observations", data=data, content_type="application/json")
+    assert_problem(response, 413)
 
 
 def _other_target(world):
@@ -550,6 +589,27 @@ def test_rejected_correction_stores_nothing(api, world, amy, body, field):
     assert_problem(api.post("tutor", path, body), 422, field)
     assert api.stored(amy) == before
     assert api.target(amy, world["amy"]["target"])["latest"] == "developing"
+
+
+def test_correction_that_changes_nothing_is_422(api, world, amy):
+    # Restating the current values puts nothing right; recording it would also
+    # make a retried correction (e.g. from the offline outbox) count twice.
+    obs = record(api, amy, obs_body(world["amy"]["target"], "developing"))
+    before = api.stored(amy)
+    path = f"/learners/{amy}/observations/{obs['id']}/corrections"
+    same = {"reason": "Checked it", "rating": "developing", "prompt_level": "verbal"}
+    assert_problem(api.post("tutor", path, same), 422)
+    assert api.stored(amy) == before
+    assert api.get("tutor", f"/learners/{amy}/observations/{obs['id']}").get_json()["corrections"] == 0
+
+
+def test_correction_into_the_future_is_422(api, world, amy):
+    obs = record(api, amy, obs_body(world["amy"]["target"]))
+    before = api.stored(amy)
+    body = {"reason": "Wrong time", "observed_at": ago(days=-1)}
+    path = f"/learners/{amy}/observations/{obs['id']}/corrections"
+    assert_problem(api.post("tutor", path, body), 422, "observed_at")
+    assert api.stored(amy) == before
 
 
 def test_correcting_unknown_observation_is_422(api, amy):
@@ -812,6 +872,11 @@ def test_rejected_review_stores_nothing(api, world, amy, decision, field):
 def test_review_needs_attendees(api, amy):
     body = {**review_body([]), "attendees": []}
     assert_problem(api.post("tutor", f"/learners/{amy}/reviews", body), 422, "attendees")
+
+
+def test_review_in_the_future_is_422(api, amy):
+    body = {**review_body([]), "held_on": "2099-01-01"}
+    assert_problem(api.post("tutor", f"/learners/{amy}/reviews", body), 422, "held_on")
 
 
 def test_support_cannot_hold_a_review(api, amy):

@@ -163,3 +163,23 @@ def test_user_roles_and_caseload():
     assert user.email == "t@example.org"
     assert user.add_to_caseload(stamp=STAMP, learner_id="L1") is True
     assert user.add_to_caseload(stamp=STAMP, learner_id="L1") is False
+
+
+def test_a_copied_learner_is_independent_of_the_original():
+    """The repository hands commands a copy of the cached learner: changing
+    the copy must never change the cache."""
+    import copy
+
+    learner, oid, tid = enrolled()
+    obs = "9c8b7a65-4321-4fed-8cba-987654321000"
+    learner.record_observation(stamp=STAMP, now=NOW, observation_id=obs, target_id=tid, rating="secure",
+                               observed_at=NOW - timedelta(hours=1))
+    learner.collect_events()
+    clone = copy.deepcopy(learner)
+    clone.withdraw_observation(stamp=STAMP, observation_id=obs, reason="undo")
+    clone.revise_target(stamp=STAMP, target_id=tid, kind="revised", reason="why", text="New words")
+    clone.record_outcome(stamp=STAMP, text="Another", pfa_area="health", due="2027-07-01")
+    assert learner.observation(obs)["withdrawn"] is False
+    assert learner.targets[tid]["text"] == "Buy a ticket"
+    assert list(learner.outcomes) == [oid]
+    assert learner.pending_events == [] and len(clone.pending_events) == 3
