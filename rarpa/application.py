@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -36,7 +36,14 @@ from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, StreamEras
 from rarpa.vault import Vault
 
 MAX_RETRIES = 30
-_hasher = PasswordHasher()
+
+
+def password_hasher(profile: str) -> PasswordHasher:
+    if profile == "cheapest":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    if profile != "default":
+        raise SystemExit(f"RARPA_PASSWORD_PROFILE must be 'default' or 'cheapest', not {profile!r}")
+    return PasswordHasher()
 
 
 class Erased(LookupError):
@@ -50,6 +57,7 @@ class Written:
     result: Any
     position: int | None
     created: bool = True
+    learner_id: str | None = None  # the learner's canonical id, for learner commands
 
 
 def replay(aggregate, events):
@@ -69,6 +77,7 @@ class RecordApplication(Application):
         self.settings = settings or Settings.from_env()
         self.settings.ensure_dirs()
         self.vault = Vault(self.settings.vault)
+        self.hasher = password_hasher(self.settings.password_profile)
         super().__init__(
             env={
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -128,9 +137,9 @@ class RecordApplication(Application):
             outcome = command(learner, stamp)
             extra = outcome.pop("also_save", ()) if isinstance(outcome, dict) else ()
             if not learner.pending_events:
-                return Written(outcome, None, created=False)
+                return Written(outcome, None, created=False, learner_id=str(learner.id))
             try:
-                return Written(outcome, self._save(learner, *extra))
+                return Written(outcome, self._save(learner, *extra), learner_id=str(learner.id))
             except IntegrityError:
                 # Someone else wrote to this learner first: reload and try again,
                 # after a short random pause so clashing writers spread out.
@@ -173,7 +182,7 @@ class RecordApplication(Application):
             display_name=display_name,
             role=role,
             provider=provider,
-            password_hash=_hasher.hash(password),
+            password_hash=self.hasher.hash(password),
         )
         return Written(str(user.id), self._save(user))
 
@@ -186,7 +195,7 @@ class RecordApplication(Application):
         if len(password or "") < 10:
             raise RuleBroken("password", "must be at least 10 characters")
         user = self.user(email)
-        user.change_password(stamp=actor.stamp(user.provider or ""), password_hash=_hasher.hash(password), reason=reason)
+        user.change_password(stamp=actor.stamp(user.provider or ""), password_hash=self.hasher.hash(password), reason=reason)
         return Written(str(user.id), self._save(user))
 
     def add_to_caseload(self, actor: Actor, email: str, learner_id: str) -> Written:
@@ -218,10 +227,10 @@ class RecordApplication(Application):
         try:
             user = self.user(email)
         except (NotFound, Erased):
-            _hasher.hash(password)  # same cost as a real check
+            self.hasher.hash(password)  # same cost as a real check
             return None
         try:
-            _hasher.verify(user.password_hash, password)
+            self.hasher.verify(user.password_hash, password)
         except (VerifyMismatchError, InvalidHashError):
             return None
         return self.actor_for(user)
@@ -328,10 +337,15 @@ class RecordApplication(Application):
         return self._change(actor, learner_id, access.RECORD, command)
 
     def _claim_holder(self, observation_id: str) -> str | None:
+        """Which learner holds this id; any other stream with that id (a learner,
+        a user...) counts as taken too."""
         try:
-            return self.repository.get(uuid.UUID(observation_id), projector_func=replay).learner_id
+            holder = self.repository.get(uuid.UUID(observation_id), projector_func=replay)
         except AggregateNotFoundError:
             return None
+        except StreamErased:
+            return "(erased record)"
+        return holder.learner_id if isinstance(holder, ObservationIdClaim) else "(another record)"
 
     def correct_observation(self, actor, learner_id, **kw) -> Written:
         return self._change(

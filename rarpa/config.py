@@ -14,6 +14,9 @@ class Settings:
     views: str  # read-model SQLite file, rebuildable from the events
     vault: str  # per-stream keys, API token hashes, auditor access log
     group_commit: bool = True
+    # argon2 cost: "default" (argon2-cffi's RFC 9106 low-memory profile) in real
+    # use; "cheapest" only to keep the test suite fast.
+    password_profile: str = "default"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -29,6 +32,7 @@ class Settings:
             views=env.get("RARPA_VIEWS") or f"{stem}-views.sqlite3",
             vault=env.get("RARPA_VAULT") or f"{stem}-vault.sqlite3",
             group_commit=env.get("RARPA_GROUP_COMMIT", "1") not in ("0", "false", "no"),
+            password_profile=env.get("RARPA_PASSWORD_PROFILE", "default"),
         )
 
     def ensure_dirs(self) -> None:

@@ -214,7 +214,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                     tick.moment += timedelta(days=1)
                     learner.correct_observation(stamp=tutor, observation_id=obs_id, reason=(
                         "Entered against the wrong rating on the tablet; corrected after checking the diary"),
-                        rating=RATINGS[max(0, t["step"] - 1)], now=tick.moment)
+                        rating=RATINGS[t["step"] - 1 if t["step"] else 1], now=tick.moment)
                 if len(observed) == 9:
                     learner.withdraw_observation(stamp=who, observation_id=obs_id,
                                                  reason="Recorded for the wrong learner by mistake (undo)")

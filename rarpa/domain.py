@@ -374,13 +374,18 @@ class Learner(Aggregate):
             else datetime.fromisoformat(current["observed_at"])
         )
         self._not_future(when, "observed_at", now)
+        note = (note if note is not None else current["note"]).strip()
+        if (rating, prompt_level, context, note, when.isoformat()) == (
+            current["rating"], current["prompt_level"], current["context"], current["note"], current["observed_at"]
+        ):
+            raise RuleBroken("rating", "nothing to correct: these are the values already recorded")
         self.trigger_event(
             ev.ObservationCorrected,
             observation_id=str(observation_id),
             rating=rating,
             prompt_level=prompt_level,
             context=context,
-            note=(note if note is not None else current["note"]).strip(),
+            note=note,
             observed_at=when,
             reason=_need_text(reason, "reason", "A reason for the correction"),
             **stamp,

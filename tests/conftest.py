@@ -18,7 +18,8 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3")})
+    # The cheapest argon2 profile: real hashing, at a cost that keeps the suite quick.
+    return Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
 
 
 @pytest.fixture

@@ -274,9 +274,24 @@ def test_record_outcome(api, amy):
     assert response.status_code == 201, response.get_data(as_text=True)
     outcome = response.get_json()
     assert outcome["id"]
-    assert outcome["pfa_area"] == "community"
-    assert outcome["targets"] == [] or outcome["targets"] == 0
+    assert (outcome["text"], outcome["pfa_area"], outcome["distance"]) == (body["text"], "community", 0)
     assert outcome["id"] in [o["id"] for o in api.progress(amy)["outcomes"]]
+
+
+def test_outcome_answers_use_the_progress_shape(api, amy):
+    # `targets` is a list of target ids in progress (contract) and in the
+    # documented OutcomeProgress schema; POST answers must not make it a count.
+    body = {"text": "Make a friend at college", "pfa_area": "community", "due": "2027-07-01"}
+    created = api.post("send_lead", f"/learners/{amy}/outcomes", body).get_json()
+    assert created["targets"] == []
+    tid = api.post("send_lead", f"/learners/{amy}/targets", target_body(created["id"])).get_json()["id"]
+    amended = api.post("send_lead", f"/learners/{amy}/outcomes/{created['id']}/amendments",
+                       {**body, "text": "Make two friends", "reason": "Agreed at review"})
+    assert amended.status_code == 201, amended.get_data(as_text=True)
+    assert amended.get_json()["text"] == "Make two friends"
+    assert amended.get_json()["targets"] == [tid]
+    [in_progress] = [o for o in api.progress(amy)["outcomes"] if o["id"] == created["id"]]
+    assert in_progress["targets"] == [tid]
 
 
 def test_bad_pfa_area_is_422(api, amy):
@@ -466,7 +481,7 @@ def test_empty_observation_names_every_required_field(api, amy):
     assert set(problem["errors"]) == {"id", "target_id", "rating", "observed_at"}
 
 
-def test_observation_of_another_learner_is_not_readable_through_this_one(api, app, system, world, amy, ben):
+def test_observation_is_read_only_through_its_own_learner(api, world, amy, ben):
     obs = record(api, amy, obs_body(world["amy"]["target"]))
     assert api.get("tutor", f"/learners/{amy}/observations/{obs['id']}").status_code == 200
     assert_problem(api.get("riverside_lead", f"/learners/{ben}/observations/{obs['id']}"), 404)
@@ -477,10 +492,6 @@ def test_oversized_body_is_413_problem(api, amy):
     data = json.dumps({"note": "x" * (2 * 1024 * 1024)})
     response = api.post("tutor", f"/learners/{amy}/observations", data=data, content_type="application/json")
     assert_problem(response, 413)
-
-
-def _other_target(world):
-    return world["ben"]["target"]
 
 
 REJECTED_OBSERVATIONS = [
@@ -497,7 +508,7 @@ REJECTED_OBSERVATIONS = [
     ("id not a uuid", lambda b, w: {**b, "id": "obs-1"}, 422, "id"),
     ("id missing", lambda b, w: {k: v for k, v in b.items() if k != "id"}, 422, "id"),
     ("rating missing", lambda b, w: {k: v for k, v in b.items() if k != "rating"}, 422, "rating"),
-    ("another learner's target", lambda b, w: {**b, "target_id": _other_target(w)}, 422, "target_id"),
+    ("another learner's target", lambda b, w: {**b, "target_id": w["ben"]["target"]}, 422, "target_id"),
     ("unknown target", lambda b, w: {**b, "target_id": str(uuid.uuid4())}, 422, "target_id"),
 ]
 

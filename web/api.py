@@ -139,7 +139,7 @@ def join_provider(learner_id):
     data = load(S.ProviderJoinIn)
     s = services()
     written = s.app.join_provider(g.actor, learner_id, **data)
-    return answer(queries.learner(s.wait_for(written), _learner_id(learner_id)), 201)
+    return answer(queries.learner(s.wait_for(written), written.learner_id), 201)
 
 
 @route("/learners/<learner_id>/consents", "POST", summary="Record consent (photographs, sharing)",
@@ -152,10 +152,11 @@ def record_consent(learner_id):
 
 
 # --- stage 1-3: outcomes, aims, targets ------------------------------------------------------
-def _outcome_row(conn, outcome_id):
-    row = conn.execute("SELECT id, text, pfa_area, due, targets, distance FROM outcomes WHERE id=?",
-                       [outcome_id]).fetchone()
-    return dict(row)
+def _outcome_row(conn, learner_id, outcome_id):
+    for outcome in queries.progress(conn, learner_id)["outcomes"]:
+        if outcome["id"] == outcome_id:
+            return outcome
+    raise NotFound("outcome")
 
 
 @route("/learners/<learner_id>/outcomes", "POST", summary="Record an EHCP Section E outcome",
@@ -164,7 +165,7 @@ def record_outcome(learner_id):
     data = load(S.OutcomeIn)
     s = services()
     written = s.app.record_outcome(g.actor, learner_id, **data)
-    return answer(_outcome_row(s.wait_for(written), written.result), 201)
+    return answer(_outcome_row(s.wait_for(written), written.learner_id, written.result), 201)
 
 
 @route("/learners/<learner_id>/outcomes/<outcome_id>/amendments", "POST", summary="Amend an outcome",
@@ -173,7 +174,7 @@ def amend_outcome(learner_id, outcome_id):
     data = load(S.OutcomeAmendIn)
     s = services()
     written = s.app.amend_outcome(g.actor, learner_id, outcome_id=outcome_id, **data)
-    return answer(_outcome_row(s.wait_for(written), outcome_id), 201)
+    return answer(_outcome_row(s.wait_for(written), written.learner_id, outcome_id), 201)
 
 
 @route("/learners/<learner_id>/aims", "POST", summary="Agree a programme aim", body=S.AimIn,
@@ -200,8 +201,7 @@ def set_target(learner_id):
     data["outcome_ids"] = [str(o) for o in data["outcome_ids"]]
     s = services()
     written = s.app.set_target(g.actor, learner_id, **data)
-    lid = _learner_id(learner_id)
-    return answer(_target_row(s.wait_for(written), lid, written.result), 201)
+    return answer(_target_row(s.wait_for(written), written.learner_id, written.result), 201)
 
 
 @route("/learners/<learner_id>/targets/<target_id>/revisions", "POST",
@@ -213,7 +213,7 @@ def revise_target(learner_id, target_id):
         data["outcome_ids"] = [str(o) for o in data["outcome_ids"]]
     s = services()
     written = s.app.revise_target(g.actor, learner_id, target_id=target_id, **data)
-    return answer(_target_row(s.wait_for(written), _learner_id(learner_id), target_id), 201)
+    return answer(_target_row(s.wait_for(written), written.learner_id, target_id), 201)
 
 
 @route("/learners/<learner_id>/targets/<target_id>/closures", "POST", summary="Close a target",
@@ -222,7 +222,7 @@ def close_target(learner_id, target_id):
     data = load(S.ClosureIn)
     s = services()
     written = s.app.close_target(g.actor, learner_id, target_id=target_id, **data)
-    return answer(_target_row(s.wait_for(written), _learner_id(learner_id), target_id), 201)
+    return answer(_target_row(s.wait_for(written), written.learner_id, target_id), 201)
 
 
 # --- stage 4: observations --------------------------------------------------------------------
@@ -249,7 +249,7 @@ def record_observation(learner_id):
         g.actor, learner_id, observation_id=str(data.pop("id")),
         target_id=str(data.pop("target_id")), **data,
     )
-    lid = _learner_id(learner_id)
+    lid = written.learner_id
     body = _observation(s.wait_for(written), lid, written.result["id"])
     return answer(body, 201 if written.created else 200, f"/api/v1/learners/{lid}/observations/{body['id']}")
 
@@ -268,7 +268,7 @@ def correct_observation(learner_id, observation_id):
     data = load(S.CorrectionIn)
     s = services()
     written = s.app.correct_observation(g.actor, learner_id, observation_id=observation_id, **data)
-    return answer(_observation(s.wait_for(written), _learner_id(learner_id), observation_id), 201)
+    return answer(_observation(s.wait_for(written), written.learner_id, observation_id), 201)
 
 
 @route("/learners/<learner_id>/observations/<observation_id>/withdrawals", "POST",
@@ -278,7 +278,7 @@ def withdraw_observation(learner_id, observation_id):
     data = load(S.WithdrawalIn)
     s = services()
     written = s.app.withdraw_observation(g.actor, learner_id, observation_id=observation_id, **data)
-    return answer(_observation(s.wait_for(written), _learner_id(learner_id), observation_id), 201)
+    return answer(_observation(s.wait_for(written), written.learner_id, observation_id), 201)
 
 
 @route("/learners/<learner_id>/self-assessments", "POST", summary="The learner's own view of a target",
