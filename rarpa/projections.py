@@ -387,34 +387,42 @@ class Projector:
         except StreamErased:
             return None  # an erased learner's event: its content is gone by design
 
+    def _apply_next_batch(self, projection: ProgressProjection, after: int) -> int:
+        """Apply the events after a position, and the derived numbers they change;
+        the caller owns the transaction. Returns how many there were."""
+        batch = self.app.recorder.select_notifications(start=after + 1, limit=BATCH)
+        for n in batch:
+            event = self._decode(n)
+            if event is not None:
+                projection.apply(event, n.id)
+        projection.flush()
+        self._set_position(batch[-1].id if batch else after)
+        return len(batch)
+
+    def _set_position(self, position: int) -> None:
+        self._conn.execute(
+            "INSERT INTO tracking (name, position) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET position=excluded.position",
+            [PROJECTION, position],
+        )
+
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Apply every event not yet applied; returns the new position."""
+        """Apply every event not yet applied, a batch per transaction (rows and
+        position together); returns the new position."""
         with self._lock:
             projection = ProgressProjection(self.db)
             while True:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    start = self.position()
-                    batch = self.app.recorder.select_notifications(start=start + 1, limit=BATCH)
-                    for n in batch:
-                        event = self._decode(n)
-                        if event is not None:
-                            projection.apply(event, n.id)
-                    projection.flush()
-                    if batch:
-                        self._conn.execute(
-                            "INSERT INTO tracking (name, position) VALUES (?, ?) "
-                            "ON CONFLICT(name) DO UPDATE SET position=excluded.position",
-                            [PROJECTION, batch[-1].id],
-                        )
+                    count = self._apply_next_batch(projection, self.position())
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
-                if on_batch and batch:
-                    on_batch(len(batch))
-                if len(batch) < BATCH:
-                    return batch[-1].id if batch else start
+                if on_batch and count:
+                    on_batch(count)
+                if count < BATCH:
+                    return self.position()
 
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Drop every row and replay from the first event, in one transaction:
@@ -425,28 +433,18 @@ class Projector:
             try:
                 for name in TABLES:
                     self._conn.execute(f"DELETE FROM [{name}]")
-                position = 0
+                self._set_position(0)
                 while True:
-                    batch = self.app.recorder.select_notifications(start=position + 1, limit=BATCH)
-                    for n in batch:
-                        event = self._decode(n)
-                        if event is not None:
-                            projection.apply(event, n.id)
-                    projection.flush()
-                    if batch:
-                        position = batch[-1].id
-                        if on_batch:
-                            on_batch(len(batch))
-                    if len(batch) < BATCH:
+                    count = self._apply_next_batch(projection, self.position())
+                    if on_batch and count:
+                        on_batch(count)
+                    if count < BATCH:
                         break
-                self._conn.execute(
-                    "INSERT INTO tracking (name, position) VALUES (?, ?)", [PROJECTION, position]
-                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            return position
+            return self.position()
 
     def dump(self) -> dict[str, list[tuple]]:
         """Every row of every table in a fixed order (to compare two read models)."""
