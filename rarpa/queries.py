@@ -93,3 +93,99 @@ def reviews_due(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
         conn, "SELECT kind, ref_id, due_on FROM reviews_due WHERE learner_id=? ORDER BY due_on, kind, ref_id",
         [learner_id],
     )
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
+    return ((parts[0][0] + parts[-1][0]) if len(parts) > 1 else name[:2]).upper()
+
+
+def short_name(preferred: str, full: str) -> str:
+    """Preferred name and the surname's initial: enough to tell learners apart,
+    little enough for a screen the class can see."""
+    parts = full.split()
+    return f"{preferred} {parts[-1][0]}." if len(parts) > 1 else preferred
+
+
+def today_cards(conn: sqlite3.Connection, actor: Actor, today: str, week_start: str) -> list[dict]:
+    """The caseload page: who is on it, who has not been seen this week, whose
+    reviews are due. Deliberately nothing sensitive (no EHCP, no needs)."""
+    cards = []
+    soon = _plus_days(today, 14)
+    for learner in visible_learners(conn, actor):
+        due = conn.execute(
+            "SELECT COUNT(*), MIN(due_on) FROM reviews_due WHERE learner_id=? AND due_on<=?",
+            [learner["id"], soon],
+        ).fetchone()
+        cards.append(
+            {
+                "id": learner["id"],
+                "name": short_name(learner["preferred_name"], learner["name"]),
+                "initials": initials(learner["name"]),
+                "observed_this_week": bool(learner["last_observed_at"])
+                and learner["last_observed_at"][:10] >= week_start,
+                "last_observed_at": learner["last_observed_at"],
+                "reviews_due": due[0],
+                "review_due_on": due[1],
+                "review_overdue": bool(due[1] and due[1] < today),
+            }
+        )
+    return cards
+
+
+def _plus_days(iso: str, days: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
+
+
+def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> dict:
+    """Targets grouped by PfA area and EHCP outcome, each with its ratings over
+    time (for the chart) and its latest observations."""
+    p = progress(conn, learner_id)
+    observations = _rows(
+        conn,
+        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, "
+        "status, corrections, recorded_by FROM observations WHERE learner_id=? "
+        "ORDER BY observed_at, seq",
+        [learner_id],
+    )
+    by_target: dict[str, list[dict]] = {}
+    for o in observations:
+        by_target.setdefault(o["target_id"], []).append(o)
+    targets = {}
+    for t in p["targets"]:
+        obs = by_target.get(t["id"], [])
+        live = [o for o in obs if o["status"] == "active"]
+        t["points"] = [(o["observed_at"], o["rating"]) for o in live]
+        t["recent"] = list(reversed(obs))[:recent]
+        targets[t["id"]] = t
+    areas: dict[str, list[dict]] = {}
+    shown = set()
+    for o in p["outcomes"]:
+        o["target_rows"] = [targets[tid] for tid in o["targets"] if tid in targets]
+        shown.update(o["targets"])
+        areas.setdefault(o["pfa_area"], []).append(o)
+    return {"areas": areas, "targets": targets, "unlinked": [t for t in p["targets"] if t["id"] not in shown]}
+
+
+def last_context(conn: sqlite3.Connection, user_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT context FROM observations WHERE recorded_by=? AND context IS NOT NULL "
+        "ORDER BY recorded_at DESC, seq DESC LIMIT 1",
+        [user_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def observation(conn: sqlite3.Connection, learner_id: str, observation_id: str) -> dict | None:
+    row = conn.execute(
+        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, recorded_by, "
+        "provider, status, corrections FROM observations WHERE id=? AND learner_id=?",
+        [observation_id, learner_id],
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def user_names(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r["id"]: r["display_name"] for r in conn.execute("SELECT id, display_name FROM users")}

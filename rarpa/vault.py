@@ -47,6 +47,10 @@ class Vault:
                 created_at TEXT NOT NULL,
                 revoked_at TEXT
             );
+            CREATE TABLE IF NOT EXISTS secrets (
+                name TEXT PRIMARY KEY,
+                value BLOB NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS access_log (
                 id INTEGER PRIMARY KEY,
                 at TEXT NOT NULL,
@@ -95,6 +99,14 @@ class Vault:
             "SELECT destroyed_at FROM stream_keys WHERE stream_id=?", (stream_id,)
         ).fetchone()
         return bool(row and row[0])
+
+    # --- named secrets (e.g. the key that signs session cookies) ---------------
+    def secret(self, name: str) -> bytes:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, os.urandom(32))
+            )
+            return self._conn.execute("SELECT value FROM secrets WHERE name=?", (name,)).fetchone()[0]
 
     # --- API tokens -------------------------------------------------------------
     @staticmethod

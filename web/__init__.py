@@ -10,9 +10,14 @@ from rarpa.config import Settings
 
 
 def create_app(settings: Settings | None = None, services=None) -> Flask:
+    from flask_wtf.csrf import CSRFProtect
+
+    from web import auth as web_auth
     from web import problems
     from web.api import api
+    from web.pages import pages
     from web.services import Services
+    from web.shell import shell
 
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024  # observations are small; refuse floods
@@ -21,8 +26,24 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
         services = Services(settings)
         atexit.register(services.close)
     app.extensions["rarpa"] = services
+    web_auth.configure(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)  # the API authenticates with bearer tokens, not cookies
     problems.install(app)
     app.register_blueprint(api)
+    app.register_blueprint(web_auth.auth)
+    app.register_blueprint(pages)
+    app.register_blueprint(shell)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            # Pages hold personal data: never in a shared HTTP cache.
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
 
     @app.get("/healthz")
     def healthz():

@@ -106,9 +106,27 @@ def install(app: Flask) -> None:
     def _http(e: HTTPException):
         if request.path.startswith("/api/"):
             return problem_response(e.code or 500, e.description or TITLES.get(e.code, "Error"))
-        return e
+        return _page(e.code or 500, e.description)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
+        if not request.path.startswith("/api/"):
+            return _page(500, "Something went wrong on our side. It has been logged; please try again.")
         return problem_response(500, "The error has been logged. Please try again; if it happens again, tell your administrator.")
+
+
+PAGE_MESSAGES = {
+    400: "The form could not be sent. If this page was open a long time, reload it and try again.",
+    403: "Your role does not allow this.",
+    404: "There is nothing here that you can see. It may not exist, or it may not be on your caseload.",
+}
+
+
+def _page(status: int, description: str | None):
+    from flask import render_template
+
+    message = PAGE_MESSAGES.get(status, description or "")
+    if request.headers.get("X-Outbox") or request.headers.get("HX-Request"):
+        return render_template("_problem.html", status=status, text=message, raw={}), status
+    return render_template("error.html", title=TITLES.get(status, "Error"), message=message), status

@@ -1,0 +1,265 @@
+// RARPA Record on the tablet: the outbox, the offline banner and the page cache.
+//
+// Every observation goes into the outbox (IndexedDB) *before* it is sent, with
+// its own id (a UUID made here) and the device's time. It leaves the outbox only
+// when the server has answered: 201 (stored) or 200 (already stored: the server
+// knows the id, so sending twice is harmless). A conflict or a refusal is kept
+// and shown, never dropped. Sending is tried on page load, when the connection
+// returns and every minute while a page is open (Safari has no Background Sync).
+"use strict";
+
+const DB_NAME = "rarpa";
+const STORE = "outbox";
+const RETRY_MS = 60 * 1000;
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "id" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function withStore(mode, work) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const result = work(tx.objectStore(STORE));
+    tx.oncomplete = () => resolve(result && "result" in result ? result.result : undefined);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+const outbox = {
+  put: (item) => withStore("readwrite", (s) => s.put(item)),
+  remove: (id) => withStore("readwrite", (s) => s.delete(id)),
+  all: () => withStore("readonly", (s) => s.getAll()),
+};
+
+function newId() {
+  if (self.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+function plainText(html) {
+  const div = document.createElement("div");
+  div.innerHTML = html;
+  return (div.textContent || "").trim();
+}
+
+// --- recording ---------------------------------------------------------------------
+async function keepAndSend(form, submitter) {
+  const data = new FormData(form);
+  if (submitter && submitter.name) data.set(submitter.name, submitter.value); // the rating tapped
+  const fields = Object.fromEntries(data.entries());
+  delete fields.csrf_token; // the current page's token is used when sending
+  fields.id = newId();
+  fields.observed_at = new Date().toISOString();
+  const item = {
+    id: fields.id,
+    url: form.getAttribute("action"),
+    fields,
+    targetId: fields.target_id,
+    createdAt: Date.now(),
+    state: "waiting",
+    message: "",
+  };
+  await outbox.put(item); // on the tablet first: nothing is lost if the tab closes now
+  const details = form.closest("details");
+  if (details) details.open = false;
+  form.reset();
+  showPending();
+  await flush();
+}
+
+let flushing = false;
+async function flush() {
+  if (flushing) return;
+  flushing = true;
+  try {
+    const items = (await outbox.all()).filter((i) => i.state === "waiting").sort((a, b) => a.createdAt - b.createdAt);
+    for (const item of items) {
+      let response;
+      try {
+        response = await fetch(item.url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), "X-Outbox": "1", "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams(item.fields),
+        });
+      } catch (offline) {
+        break; // no connection: try again later
+      }
+      if (response.status === 200 || response.status === 201) {
+        const html = await response.text();
+        await outbox.remove(item.id);
+        replaceCard(item.targetId, html);
+      } else if (response.status === 401 || response.status === 400) {
+        // Signed out, or a page too old to carry a valid token: keep everything.
+        setStatusNote(response.status === 401 ? "Sign in again to send what is waiting." : "Reload the page to send what is waiting.");
+        break;
+      } else if (response.status >= 500) {
+        break; // the server is struggling: keep and retry
+      } else {
+        // 409, 422, 404, 403: the server will not take it as it is. Keep it and say why.
+        item.state = "problem";
+        item.message = plainText(await response.text()) || `Refused (${response.status})`;
+        item.status = response.status;
+        await outbox.put(item);
+      }
+    }
+  } finally {
+    flushing = false;
+    await showPending();
+  }
+}
+
+function replaceCard(targetId, html) {
+  const card = document.getElementById("t-" + targetId);
+  if (!card) return;
+  const holder = document.createElement("div");
+  holder.innerHTML = html.trim();
+  const fresh = holder.firstElementChild;
+  if (!fresh) return;
+  card.replaceWith(fresh);
+  if (window.htmx) window.htmx.process(fresh);
+}
+
+// --- what the page shows ---------------------------------------------------------------
+let statusNote = "";
+function setStatusNote(text) {
+  statusNote = text;
+}
+
+async function showPending() {
+  const items = await outbox.all();
+  const waiting = items.filter((i) => i.state === "waiting");
+  const problems = items.filter((i) => i.state === "problem");
+  const status = document.getElementById("outbox-status");
+  if (status) {
+    const parts = [];
+    if (waiting.length) parts.push(`${waiting.length} waiting to send`);
+    if (problems.length) parts.push(`${problems.length} need${problems.length === 1 ? "s" : ""} attention`);
+    if (statusNote && waiting.length) parts.push(statusNote);
+    status.textContent = parts.join(" · ");
+    status.hidden = parts.length === 0;
+  }
+  document.querySelectorAll("[data-pending-for]").forEach((slot) => {
+    const mine = items.filter((i) => i.targetId === slot.dataset.pendingFor);
+    slot.replaceChildren(...mine.map(pendingLine));
+  });
+  renderProblems(problems);
+}
+
+function pendingLine(item) {
+  const p = document.createElement("p");
+  p.className = item.state === "problem" ? "flash flash-error" : "flash flash-quiet";
+  const rating = (item.fields.rating || "").replace("_", " ");
+  p.textContent = item.state === "problem"
+    ? `Not saved (${rating}): ${item.message}`
+    : `Saved on this tablet (${rating}), waiting to send.`;
+  return p;
+}
+
+function renderProblems(problems) {
+  let panel = document.getElementById("outbox-problems");
+  if (!problems.length) {
+    if (panel) panel.remove();
+    return;
+  }
+  if (!panel) {
+    panel = document.createElement("section");
+    panel.id = "outbox-problems";
+    panel.className = "card problems";
+    panel.setAttribute("aria-labelledby", "outbox-problems-h");
+    const main = document.getElementById("main");
+    main.prepend(panel);
+  }
+  const heading = document.createElement("h2");
+  heading.id = "outbox-problems-h";
+  heading.textContent = "Not saved: please check";
+  const list = document.createElement("ul");
+  for (const item of problems) {
+    const li = document.createElement("li");
+    const when = new Date(item.fields.observed_at).toLocaleString("en-GB");
+    li.textContent = `${when}, rating ${(item.fields.rating || "").replace("_", " ")}: ${item.message} `;
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn btn-quiet";
+    discard.textContent = "Discard";
+    discard.addEventListener("click", async () => {
+      if (confirm("Discard this observation? It was not saved on the server.")) {
+        await outbox.remove(item.id);
+        showPending();
+      }
+    });
+    li.append(discard);
+    list.append(li);
+  }
+  panel.replaceChildren(heading, list);
+}
+
+function showConnection() {
+  const banner = document.getElementById("offline-banner");
+  if (banner) banner.hidden = navigator.onLine;
+}
+
+// --- the page cache (service worker) ------------------------------------------------------
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    const ready = await navigator.serviceWorker.ready;
+    const urls = [location.pathname, ...[...document.querySelectorAll("a[data-precache]")].map((a) => new URL(a.href).pathname)];
+    if (ready.active && document.querySelector('meta[name="csrf-token"]') && document.getElementById("outbox-status")) {
+      ready.active.postMessage({ type: "precache", urls: [...new Set(urls)] });
+    }
+  } catch (e) {
+    // Without a service worker the app still works online.
+  }
+}
+
+// --- wiring ---------------------------------------------------------------------------------
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches("form[data-outbox]") && window.indexedDB) {
+    event.preventDefault();
+    keepAndSend(form, event.submitter).catch(() => form.submit());
+  } else if (form.matches("form[data-signout]")) {
+    outbox.all().then((items) => items.filter((i) => i.state === "waiting").length).then((n) => {
+      if (n && !confirm(`${n} observation${n === 1 ? " has" : "s have"} not been sent yet. They stay on this tablet and are sent when you next sign in. Sign out?`)) {
+        return;
+      }
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({ type: "forget" });
+      }
+      form.submit();
+    });
+    event.preventDefault();
+  }
+});
+
+window.addEventListener("online", () => { showConnection(); flush(); });
+window.addEventListener("offline", showConnection);
+document.addEventListener("DOMContentLoaded", () => {
+  showConnection();
+  if (document.getElementById("outbox-status")) {
+    showPending().then(flush);
+    setInterval(flush, RETRY_MS);
+  }
+  registerWorker();
+});
+
+// For tests and the curious: window.rarpaOutbox.all() lists what is waiting.
+window.rarpaOutbox = { all: outbox.all, flush };

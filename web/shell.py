@@ -1,0 +1,78 @@
+"""The PWA shell: the service worker at /sw.js (it must sit at the root to
+control every page), the manifest, and front-end packages served straight from
+node_modules (installed from npm at exact versions; never copied in)."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
+
+shell = Blueprint("shell", __name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = {
+    "htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist",
+    "axe.min.js": ROOT / "node_modules" / "axe-core",
+}
+STATIC = ROOT / "static"
+SHELL_FILES = ["app.css", "app.js", "icons/icon-192.png", "icons/icon-512.png"]
+
+
+@lru_cache(maxsize=1)
+def shell_version() -> str:
+    """Changes whenever a shell file changes, so tablets fetch the new shell."""
+    h = hashlib.sha256()
+    for name in SHELL_FILES:
+        h.update((STATIC / name).read_bytes())
+    h.update((VENDOR["htmx.min.js"] / "htmx.min.js").read_bytes())
+    h.update((Path(__file__).parent / "templates" / "sw.js").read_bytes())
+    return h.hexdigest()[:12]
+
+
+@shell.get("/static/vendor/<name>")
+def vendor(name):
+    folder = VENDOR.get(name)
+    if folder is None or not (folder / name).exists():
+        abort(404)
+    return send_from_directory(folder, name, max_age=3600)
+
+
+@shell.get("/sw.js")
+def service_worker():
+    body = render_template("sw.js", version=shell_version(),
+                           shell=["/static/" + f for f in SHELL_FILES] + ["/static/vendor/htmx.min.js", "/offline"])
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@shell.get("/manifest.webmanifest")
+def manifest():
+    data = {
+        "name": "RARPA Record",
+        "short_name": "RARPA",
+        "description": "Record learners' progress in class, online or offline.",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#f7f7f4",
+        "theme_color": "#1f4e79",
+        "icons": [
+            {"src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+            {"src": "/static/icons/icon-maskable-512.png", "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }
+    response = current_app.json.response(data)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@shell.get("/offline")
+def offline():
+    return render_template("offline.html")
