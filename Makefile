@@ -6,7 +6,7 @@ RARPA := $(VENV)/bin/rarpa
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install demo serve bench rebuild verify clean
+.PHONY: run test install chromium demo serve bench rebuild verify clean
 
 # The virtual environment is (re)made when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -15,13 +15,24 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end packages (htmx, axe-core) at the exact versions in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
 run: install  ## set up, load the demo, serve on http://127.0.0.1:8000
 	$(RARPA) demo
 	$(RARPA) serve --host $(HOST) --port $(PORT)
 
-test: install  ## install what tests need and run them all
+test: install chromium  ## install what tests need and run them all
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install
@@ -40,4 +51,4 @@ verify: install
 	$(RARPA) verify
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) node_modules var .pytest_cache .hypothesis *.egg-info
