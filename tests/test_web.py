@@ -186,3 +186,16 @@ def test_sign_out_ends_the_session(web):
     token = token_of(page(web, "/")[1])
     assert web.post("/logout", data={"csrf_token": token}).status_code == 302
     assert web.get("/").status_code == 302
+
+
+def test_withdrawal_needs_a_reason_and_the_summary_links_to_its_own_field(web, world):
+    sign_in(web)
+    amy, target = world["learners"]["amy"], world["amy"]["target"]
+    _, fields = outbox_post(web, amy, target)
+    path = f"/learners/{amy}/observations/{fields['id']}"
+    token = token_of(page(web, path)[1])
+    response = web.post(path, data={"csrf_token": token, "action": "withdraw", "reason": " "})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'href="#w-reason"' in html and 'id="w-reason-error"' in html
+    assert 'id="reason-error"' not in html  # the correction form is not blamed

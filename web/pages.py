@@ -35,6 +35,15 @@ def services():
     return current_app.extensions["rarpa"]
 
 
+@pages.app_template_filter("day")
+def day(value) -> str:
+    """23 Mar 2026: dates people read at a glance (ISO strings or dates)."""
+    if not value:
+        return ""
+    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
 @pages.app_context_processor
 def vocabulary():
     return {"RATINGS": RATINGS, "PROMPT_LEVELS": PROMPT_LEVELS, "CONTEXTS": CONTEXTS, "PFA_AREAS": PFA_AREAS,
@@ -160,6 +169,7 @@ def observation(learner_id, observation_id):
     errors: dict[str, list[str]] = {}
     form = {}
     status = 200
+    action = None
     if request.method == "POST":
         form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "action")}
         action = request.form.get("action", "correct")
@@ -188,7 +198,7 @@ def observation(learner_id, observation_id):
     if request.headers.get("HX-Request") and request.args.get("history"):
         return render_template("_observation_history.html", history=history)
     return render_template(
-        "observation.html", obs=obs, target=target, lid=lid, errors=errors, form=form, history=history,
+        "observation.html", obs=obs, target=target, lid=lid, errors=errors, form=form, history=history, action=action,
         name=queries.short_name(about["preferred_name"], about["name"]), done=request.args.get("done"),
         names=queries.user_names(conn),
     ), status
