@@ -199,3 +199,14 @@ def test_withdrawal_needs_a_reason_and_the_summary_links_to_its_own_field(web, w
     assert response.status_code == 422
     assert 'href="#w-reason"' in html and 'id="w-reason-error"' in html
     assert 'id="reason-error"' not in html  # the correction form is not blamed
+
+
+def test_every_page_an_auditor_views_is_logged(web, world, app):
+    sign_in(web, "auditor@example.org")
+    amy = world["learners"]["amy"]
+    assert page(web, f"/learners/{amy}")[0].status_code == 200
+    _, html = page(web, "/")
+    assert "Amy J." in html and "Ben S." in html  # auditors see everyone, read-only
+    actions = [entry["action"] for entry in app.vault.access_log(amy)]
+    assert f"GET /learners/{amy}" in actions
+    assert 'name="rating"' not in page(web, f"/learners/{amy}")[1]  # no record buttons for auditors

@@ -59,6 +59,12 @@ def login_required(view):
                 return ("Your session has ended: please sign in again.", 401)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.actor = actor
+        if actor.role == "auditor":
+            # Every view an auditor makes is logged, pages as well as the API.
+            current_app.extensions["rarpa"].app.vault.log_access(
+                user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
+                learner_id=kwargs.get("learner_id"), detail=request.query_string.decode()[:500],
+            )
         return view(*args, **kwargs)
 
     return wrapped
