@@ -6,7 +6,7 @@ RARPA := $(VENV)/bin/rarpa
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install chromium demo serve bench rebuild verify clean
+.PHONY: run test install system-deps chromium demo serve bench rebuild verify clean
 
 # The virtual environment is (re)made when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -20,7 +20,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: system-deps $(VENV)/.installed node_modules/.installed
+
+# WeasyPrint (the annual-review PDF) needs Pango and a font from Debian.
+system-deps:
+	@ldconfig -p | grep -q 'libpangoft2-1.0.so' && fc-list 2>/dev/null | grep -qi dejavu || { \
+	  echo "Installing Pango and fonts for PDF output (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig >/dev/null; }
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 chromium:

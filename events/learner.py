@@ -179,6 +179,28 @@ class DestinationRecorded(RecordEvent):
     starts_on: str
 
 
+class DestinationSustained(RecordEvent):
+    """The follow-up two terms after a destination began: still there."""
+
+    destination_id: str
+    confirmed_on: str
+    note: str
+
+
+class AnnualReviewHeld(RecordEvent):
+    """The EHCP annual review: who came, what the learner said, and what the
+    college recommends for each outcome (achieved, continue, amend)."""
+
+    review_id: str
+    held_on: str
+    period_from: str
+    period_to: str
+    attendees: list[str]
+    learner_views: str
+    recommendations: list[dict]
+    fingerprint: str
+
+
 class LearnerDataErased(RecordEvent):
     """Written in clear: the learner's key is destroyed, so the rest of the
     stream can no longer be read, but this event must still be."""
@@ -208,5 +230,7 @@ LEARNER_EVENTS = (
     UnplannedOutcomeRecognised,
     NextStepAgreed,
     DestinationRecorded,
+    DestinationSustained,
+    AnnualReviewHeld,
     LearnerDataErased,
 )

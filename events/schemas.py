@@ -16,6 +16,7 @@ from events.vocabulary import (
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
+    RECOMMENDATIONS,
     REVIEW_DECISIONS,
     REVISION_KINDS,
     ROLES,
@@ -204,6 +205,29 @@ class DestinationRecordedSchema(EventSchema):
     kind = one_of(DESTINATIONS, required=True)
     detail = string(required=True)
     starts_on = iso_date(required=True)
+
+
+class DestinationSustainedSchema(EventSchema):
+    destination_id = uuid_str(required=True)
+    confirmed_on = iso_date(required=True)
+    note = string(required=True)
+
+
+class RecommendationSchema(Schema):
+    outcome_id = uuid_str(required=True)
+    recommendation = one_of(RECOMMENDATIONS, required=True)
+    note = string(allow_none=True)
+
+
+class AnnualReviewHeldSchema(EventSchema):
+    review_id = uuid_str(required=True)
+    held_on = iso_date(required=True)
+    period_from = iso_date(required=True)
+    period_to = iso_date(required=True)
+    attendees = fields.List(string(), required=True)
+    learner_views = string(required=True)
+    recommendations = fields.List(fields.Nested(RecommendationSchema), required=True)
+    fingerprint = string(required=True)
 
 
 class LearnerDataErasedSchema(EventSchema):

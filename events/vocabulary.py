@@ -38,6 +38,8 @@ DESTINATIONS = (
     "independent_living",
     "other",
 )
+# What the college recommends for each EHCP outcome at the annual review.
+RECOMMENDATIONS = ("achieved", "continue", "amend")
 CONSENTS = ("photographs", "sharing_with_partners")
 ROLES = ("tutor", "support", "send_lead", "auditor", "admin")
 

@@ -387,6 +387,26 @@ class RecordApplication(Application):
             actor, learner_id, access.PLAN, lambda l, s: l.record_destination(stamp=s, **kw)
         )
 
+    def confirm_destination_sustained(self, actor, learner_id, **kw) -> Written:
+        return self._change(
+            actor, learner_id, access.PLAN, lambda l, s: l.confirm_destination_sustained(stamp=s, **kw)
+        )
+
+    def hold_annual_review(self, actor, learner_id, **kw) -> Written:
+        """Records the annual review with the fingerprint of the record as it
+        stood when reviewed (the head of the learner's hash chain)."""
+
+        def command(learner: Learner, stamp: dict):
+            fingerprint = self.fingerprint(learner.id, learner.version)
+            return learner.hold_annual_review(stamp=stamp, fingerprint=fingerprint, **kw)
+
+        return self._change(actor, learner_id, access.REVIEW, command)
+
+    def fingerprint(self, learner_id: uuid.UUID, version: int) -> str:
+        """A short, printable form of one link of the learner's hash chain."""
+        link = self.recorder.link_of(learner_id, version)
+        return link.hex()[:16] if link else ""
+
     def erase_learner(self, actor: Actor, learner_id: str, reason: str) -> Written:
         """Crypto-shredding: write the (clear) erasure event, then destroy the
         learner's key. The events stay, chained and countable, but unreadable."""
@@ -404,12 +424,6 @@ class RecordApplication(Application):
         """Every event of the learner's stream, oldest first (audited for auditors)."""
         learner = self.learner(actor, learner_id)
         return list(self.events.get(learner.id))
-
-    def audit(self, actor: Actor, action: str, learner_id: str | None, detail: str = "") -> None:
-        if actor.role == "auditor":
-            self.vault.log_access(
-                user_id=actor.user_id, role=actor.role, action=action, learner_id=learner_id, detail=detail
-            )
 
 
 def now_utc() -> datetime:

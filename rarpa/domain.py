@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import singledispatchmethod
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +29,7 @@ from events.vocabulary import (
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
+    RECOMMENDATIONS,
     REVISION_KINDS,
     ROLES,
     SELF_ASSESSMENT_ANSWERS,
@@ -104,6 +105,11 @@ def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
         raise RuleBroken(field, "must include a timezone offset, e.g. 2026-11-23T10:15:00Z")
     return value.astimezone(timezone.utc)
+
+
+def follow_up_date(starts_on: str) -> str:
+    """Two terms after a destination began (a term taken as 13 weeks)."""
+    return (date.fromisoformat(starts_on) + timedelta(weeks=26)).isoformat()
 
 
 def observation_digest(
@@ -549,6 +555,76 @@ class Learner(Aggregate):
         )
         return did
 
+    def confirm_destination_sustained(
+        self, *, stamp: dict, destination_id: str, confirmed_on: date | str, note: str = ""
+    ) -> None:
+        """Two terms on, the learner is still there (the sustained measure)."""
+        destination = self.destinations.get(str(destination_id))
+        if destination is None:
+            raise RuleBroken("destination_id", "no such destination for this learner")
+        if destination["sustained_on"]:
+            raise RuleBroken("destination_id", "already confirmed as sustained", 409)
+        confirmed = _iso_date(confirmed_on, "confirmed_on")
+        if confirmed < destination["follow_up_on"]:
+            raise RuleBroken(
+                "confirmed_on",
+                f"a destination counts as sustained after two terms: from {destination['follow_up_on']}",
+            )
+        if confirmed > clock_now().date().isoformat():
+            raise RuleBroken("confirmed_on", "cannot be in the future")
+        self.trigger_event(
+            ev.DestinationSustained,
+            destination_id=str(destination_id),
+            confirmed_on=confirmed,
+            note=(note or "").strip(),
+            **stamp,
+        )
+
+    def hold_annual_review(
+        self,
+        *,
+        stamp: dict,
+        held_on: date | str,
+        period_from: date | str,
+        period_to: date | str,
+        attendees: list[str],
+        learner_views: str,
+        recommendations: list[dict],
+        fingerprint: str,
+    ) -> str:
+        held = _iso_date(held_on, "held_on")
+        if held > clock_now().date().isoformat():
+            raise RuleBroken("held_on", "cannot be in the future")
+        start, end = _iso_date(period_from, "period_from"), _iso_date(period_to, "period_to")
+        if start > end:
+            raise RuleBroken("period_from", "must be before the end of the period")
+        seen = set()
+        for i, r in enumerate(recommendations):
+            oid = str(r["outcome_id"])
+            self._outcome(oid, f"recommendations.{i}.outcome_id")
+            if oid in seen:
+                raise RuleBroken(f"recommendations.{i}.outcome_id", "one recommendation per outcome")
+            seen.add(oid)
+            _need(r["recommendation"], f"recommendations.{i}.recommendation", RECOMMENDATIONS)
+        review_id = new_id()
+        self.trigger_event(
+            ev.AnnualReviewHeld,
+            review_id=review_id,
+            held_on=held,
+            period_from=start,
+            period_to=end,
+            attendees=[a.strip() for a in attendees if a and a.strip()],
+            learner_views=(learner_views or "").strip(),
+            recommendations=[
+                {"outcome_id": str(r["outcome_id"]), "recommendation": r["recommendation"],
+                 "note": (r.get("note") or "").strip()}
+                for r in recommendations
+            ],
+            fingerprint=fingerprint,
+            **stamp,
+        )
+        return review_id
+
     def erase(self, *, stamp: dict, reason: str) -> None:
         """Marks the record erased; the service then destroys the stream's key."""
         if self.erased:
@@ -638,7 +714,8 @@ class Learner(Aggregate):
         self.outcomes: dict[str, dict] = {}
         self.aims: dict[str, dict] = {}
         self.targets: dict[str, dict] = {}
-        self.observations: dict[str, dict] = {}
+        self.observations: dict[str, list] = {}
+        self.destinations: dict[str, dict] = {}
         self.erased = False
 
     @when.register
@@ -724,13 +801,24 @@ class Learner(Aggregate):
     def _(self, e: ev.LearnerDataErased) -> None:
         self.erased = True
 
+    @when.register
+    def _(self, e: ev.DestinationRecorded) -> None:
+        self.destinations[e.destination_id] = {
+            "kind": e.kind, "starts_on": e.starts_on, "follow_up_on": follow_up_date(e.starts_on),
+            "sustained_on": None,
+        }
+
+    @when.register
+    def _(self, e: ev.DestinationSustained) -> None:
+        self.destinations[e.destination_id] = {**self.destinations[e.destination_id], "sustained_on": e.confirmed_on}
+
     # Events that add to the history without changing what commands check.
     @when.register(ev.SelfAssessmentRecorded)
     @when.register(ev.ProgressReviewHeld)
     @when.register(ev.SummativeAssessmentRecorded)
     @when.register(ev.UnplannedOutcomeRecognised)
     @when.register(ev.NextStepAgreed)
-    @when.register(ev.DestinationRecorded)
+    @when.register(ev.AnnualReviewHeld)
     def _(self, e: Any) -> None:
         pass
 

@@ -21,29 +21,39 @@ from rarpa.access import NotFound
 from rarpa.projections import ProgressProjection, create_schema
 
 
-def progress_from(learner_events: list) -> dict:
+def replay(learner_events: list, providers: list[tuple[str, str]] = ()) -> sqlite3.Connection:
+    """A throw-away read model holding just these events (and provider names)."""
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
     db = sqlite_utils.Database(conn)
     create_schema(db)
+    db["providers"].insert_all([{"slug": s, "name": n} for s, n in providers], pk="slug")
     projection = ProgressProjection(db)
     for e in learner_events:
         projection.apply(e, e.originator_version)
     projection.flush()
-    return queries.progress(conn, str(learner_events[0].originator_id)) if learner_events else {
-        "targets": [],
-        "outcomes": [],
-    }
+    return conn
+
+
+def events_as_at(app, actor, learner_id: str, as_at: datetime | None) -> list:
+    """The learner's events recorded up to an instant: a prefix of the stream,
+    so an event never appears without those before it."""
+    cutoff = (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    kept = list(takewhile(lambda e: e.timestamp <= cutoff, app.learner_events(actor, learner_id)))
+    if not kept:
+        raise NotFound("learner as at that time")
+    return kept
+
+
+def progress_from(learner_events: list) -> dict:
+    if not learner_events:
+        return {"targets": [], "outcomes": []}
+    return queries.progress(replay(learner_events), str(learner_events[0].originator_id))
 
 
 def history(app, actor, learner_id: str, as_at: datetime | None = None) -> dict:
     cutoff = (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    stream = app.learner_events(actor, learner_id)
-    # A prefix of the stream: an event never appears without those before it.
-    kept = list(takewhile(lambda e: e.timestamp <= cutoff, stream))
-    if not kept:
-        raise NotFound("learner as at that time")
-    app.audit(actor, "history", str(learner_id), f"as_at={cutoff.isoformat()}")
+    kept = events_as_at(app, actor, learner_id, cutoff)
     return {
         "learner_id": str(kept[0].originator_id),
         "as_at": cutoff.isoformat(),
@@ -51,10 +61,5 @@ def history(app, actor, learner_id: str, as_at: datetime | None = None) -> dict:
         "progress": progress_from(kept),
         # The head of the stream's hash chain as it stood: a short fingerprint an
         # auditor can later check against `rarpa verify`.
-        "fingerprint": app_fingerprint(app, kept[-1]),
+        "fingerprint": app.fingerprint(kept[-1].originator_id, kept[-1].originator_version),
     }
-
-
-def app_fingerprint(app, event) -> str:
-    link = app.recorder.link_of(event.originator_id, event.originator_version)
-    return link.hex()[:16] if link else ""

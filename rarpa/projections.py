@@ -10,6 +10,7 @@ result and a rebuild from zero the same by construction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from functools import singledispatchmethod
@@ -20,6 +21,7 @@ import sqlite_utils
 from events import learner as ev
 from events import staff as st
 from events.vocabulary import RATINGS
+from rarpa.domain import follow_up_date
 from rarpa.store import StreamErased
 
 PROJECTION = "progress"
@@ -66,6 +68,37 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id",
     ),
     "reviews_due": ({"kind": str, "ref_id": str, "learner_id": str, "due_on": str}, ("kind", "ref_id")),
+    # Issue 5: reviews, the learner's voice, what changed and why, stage 5.
+    "reviews": (
+        {"id": str, "learner_id": str, "kind": str, "held_on": str, "attendees": str, "learner_views": str,
+         "period_from": str, "period_to": str, "fingerprint": str, "recorded_by": str, "recorded_at": str},
+        "id",
+    ),
+    "recommendations": (
+        {"review_id": str, "outcome_id": str, "learner_id": str, "recommendation": str, "note": str},
+        ("review_id", "outcome_id"),
+    ),
+    "target_changes": (
+        {"seq": int, "learner_id": str, "target_id": str, "kind": str, "at": str, "text": str,
+         "reason": str, "closed_as": str, "review_id": str},
+        "seq",
+    ),
+    "self_assessments": (
+        {"id": str, "seq": int, "learner_id": str, "target_id": str, "answer": str, "words": str,
+         "assessed_at": str, "recorded_by": str},
+        "id",
+    ),
+    "unplanned_outcomes": (
+        {"id": str, "learner_id": str, "text": str, "pfa_area": str, "context": str, "recognised_on": str,
+         "provider": str},
+        "id",
+    ),
+    "next_steps": ({"id": str, "learner_id": str, "text": str, "agreed_on": str}, "id"),
+    "destinations": (
+        {"id": str, "learner_id": str, "kind": str, "detail": str, "starts_on": str, "follow_up_on": str,
+         "sustained_on": str},
+        "id",
+    ),
 }
 INDEXES = [
     ("targets", ["learner_id"]),
@@ -76,7 +109,13 @@ INDEXES = [
     ("learner_providers", ["provider"]),
     ("reviews_due", ["learner_id"]),
     ("reviews_due", ["due_on"]),
+    ("reviews", ["learner_id", "held_on"]),
+    ("target_changes", ["learner_id", "at"]),
+    ("self_assessments", ["learner_id", "assessed_at"]),
 ]
+LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
+                  "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
+                  "unplanned_outcomes", "next_steps", "destinations")
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
@@ -180,11 +219,8 @@ class ProgressProjection:
     def _(self, e: ev.LearnerDataErased, seq: int) -> None:
         self._write_observations()
         lid = str(e.originator_id)
-        for table, col in (("observations", "learner_id"), ("targets", "learner_id"),
-                           ("outcomes", "learner_id"), ("target_outcomes", "learner_id"),
-                           ("reviews_due", "learner_id"), ("caseload", "learner_id"),
-                           ("learner_providers", "learner_id")):
-            self.x(f"DELETE FROM {table} WHERE {col}=?", [lid])
+        for table in LEARNER_TABLES:
+            self.x(f"DELETE FROM {table} WHERE learner_id=?", [lid])
         # The same row whether built live or replayed after the key is gone
         # (a replay cannot read the enrolment any more).
         self.x("DELETE FROM learners WHERE id=?", [lid])
@@ -218,6 +254,7 @@ class ProgressProjection:
         )
         self._link(e.target_id, lid, e.outcome_ids)
         self._due("target", e.target_id, lid, e.review_by)
+        self._change(seq, e, "set", e.text, "")
 
     @apply.register
     def _(self, e: ev.BaselineRecorded, seq: int) -> None:
@@ -236,15 +273,87 @@ class ProgressProjection:
         for oid in old:
             self._refresh_outcome(oid)
         self._due("target", e.target_id, str(e.originator_id), e.review_by)
+        self._change(seq, e, e.kind, e.text, e.reason, review_id=e.review_id)
 
     @apply.register
     def _(self, e: ev.TargetClosed, seq: int) -> None:
         self.x("UPDATE targets SET status='closed', closed_as=? WHERE id=?", [e.closed_as, e.target_id])
         self.x("DELETE FROM reviews_due WHERE kind='target' AND ref_id=?", [e.target_id])
+        self._change(seq, e, "closed", None, e.reason, closed_as=e.closed_as, review_id=e.review_id)
 
     @apply.register
     def _(self, e: ev.SummativeAssessmentRecorded, seq: int) -> None:
         self.x("UPDATE targets SET summative=? WHERE id=?", [e.rating, e.target_id])
+
+    # --- reviews, the learner's voice, stage 5 -------------------------------------
+    @apply.register
+    def _(self, e: ev.ProgressReviewHeld, seq: int) -> None:
+        self._review(e, "progress", None, None, "")
+
+    @apply.register
+    def _(self, e: ev.AnnualReviewHeld, seq: int) -> None:
+        lid = str(e.originator_id)
+        self._review(e, "annual", e.period_from, e.period_to, e.fingerprint)
+        for r in e.recommendations:
+            self.db["recommendations"].insert(
+                {"review_id": e.review_id, "outcome_id": r["outcome_id"], "learner_id": lid,
+                 "recommendation": r["recommendation"], "note": r.get("note") or ""}
+            )
+        # The next annual review is due within 12 months of this one.
+        latest = self.x("SELECT MAX(held_on) FROM reviews WHERE learner_id=? AND kind='annual'", [lid]).fetchone()[0]
+        self.x("UPDATE learners SET annual_review_due=? WHERE id=?", [_plus_year(latest), lid])
+        self._due("annual", lid, lid, _plus_year(latest))
+
+    def _review(self, e, kind: str, period_from, period_to, fingerprint: str) -> None:
+        self.db["reviews"].insert(
+            {"id": e.review_id, "learner_id": str(e.originator_id), "kind": kind, "held_on": e.held_on,
+             "attendees": json.dumps(e.attendees), "learner_views": e.learner_views,
+             "period_from": period_from, "period_to": period_to, "fingerprint": fingerprint,
+             "recorded_by": e.recorded_by, "recorded_at": e.timestamp.isoformat()}
+        )
+
+    @apply.register
+    def _(self, e: ev.SelfAssessmentRecorded, seq: int) -> None:
+        self.db["self_assessments"].insert(
+            {"id": e.self_assessment_id, "seq": seq, "learner_id": str(e.originator_id), "target_id": e.target_id,
+             "answer": e.answer, "words": e.words, "assessed_at": e.assessed_at.isoformat(),
+             "recorded_by": e.recorded_by}
+        )
+
+    @apply.register
+    def _(self, e: ev.UnplannedOutcomeRecognised, seq: int) -> None:
+        self.db["unplanned_outcomes"].insert(
+            {"id": e.unplanned_id, "learner_id": str(e.originator_id), "text": e.text, "pfa_area": e.pfa_area,
+             "context": e.context, "recognised_on": e.recognised_on, "provider": e.provider}
+        )
+
+    @apply.register
+    def _(self, e: ev.NextStepAgreed, seq: int) -> None:
+        self.db["next_steps"].insert(
+            {"id": e.next_step_id, "learner_id": str(e.originator_id), "text": e.text, "agreed_on": e.agreed_on}
+        )
+
+    @apply.register
+    def _(self, e: ev.DestinationRecorded, seq: int) -> None:
+        lid = str(e.originator_id)
+        follow_up = follow_up_date(e.starts_on)
+        self.db["destinations"].insert(
+            {"id": e.destination_id, "learner_id": lid, "kind": e.kind, "detail": e.detail,
+             "starts_on": e.starts_on, "follow_up_on": follow_up, "sustained_on": None}
+        )
+        self._due("destination", e.destination_id, lid, follow_up)
+
+    @apply.register
+    def _(self, e: ev.DestinationSustained, seq: int) -> None:
+        self.x("UPDATE destinations SET sustained_on=? WHERE id=?", [e.confirmed_on, e.destination_id])
+        self.x("DELETE FROM reviews_due WHERE kind='destination' AND ref_id=?", [e.destination_id])
+
+    def _change(self, seq: int, e, kind: str, text, reason: str, closed_as=None, review_id=None) -> None:
+        self.db["target_changes"].insert(
+            {"seq": seq, "learner_id": str(e.originator_id), "target_id": e.target_id, "kind": kind,
+             "at": e.timestamp.isoformat(), "text": text, "reason": reason, "closed_as": closed_as,
+             "review_id": review_id}
+        )
 
     # --- evidence ----------------------------------------------------------------
     @apply.register

@@ -189,3 +189,53 @@ def observation(conn: sqlite3.Connection, learner_id: str, observation_id: str) 
 
 def user_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {r["id"]: r["display_name"] for r in conn.execute("SELECT id, display_name FROM users")}
+
+
+DISTANCE_BANDS = (
+    ("moved back", "distance < 0"),
+    ("no change yet", "distance = 0"),
+    ("up to one step", "distance > 0 AND distance <= 1"),
+    ("more than one step", "distance > 1"),
+)
+
+
+def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
+    """Counts only, never names: the anonymous tracking a SEND lead reports on
+    (reviews due, who has not been seen, targets by status, outcomes by PfA area
+    and distance travelled). A SEND lead sees their provider; an auditor all."""
+    if actor.role == "send_lead":
+        scope, where, args = actor.provider, (
+            "l.status='active' AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider=?)"), [actor.provider]
+    else:
+        scope, where, args = "all", "l.status='active'", []
+    ids = f"SELECT l.id FROM learners l WHERE {where}"
+    today_iso = today.isoformat()
+    rows: list[dict] = []
+
+    def add(measure: str, group: str, sql: str, extra: list | tuple = ()):
+        rows.append({"measure": measure, "group": group, "count": conn.execute(sql, [*args, *extra]).fetchone()[0]})
+
+    add("learners", "all", f"SELECT COUNT(*) FROM ({ids})")
+    add("annual review", "overdue", f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND annual_review_due < ?", [today_iso])
+    add("annual review", "due in the next 30 days",
+        f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND annual_review_due >= ? AND annual_review_due <= ?",
+        [today_iso, _plus_days(today_iso, 30)])
+    add("not observed in the last two weeks", "learners",
+        f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND (last_observed_at IS NULL OR last_observed_at < ?)",
+        [_plus_days(today_iso, -14)])
+    for (status,) in conn.execute(
+        f"SELECT DISTINCT CASE WHEN status='open' THEN 'open' ELSE 'closed: ' || REPLACE(closed_as, '_', ' ') END "
+        f"FROM targets WHERE learner_id IN ({ids}) ORDER BY 1", args
+    ).fetchall():
+        add("targets", status,
+            f"SELECT COUNT(*) FROM targets WHERE learner_id IN ({ids}) AND "
+            "(CASE WHEN status='open' THEN 'open' ELSE 'closed: ' || REPLACE(closed_as, '_', ' ') END)=?", [status])
+    for area in ("employment", "independent_living", "community", "health"):
+        add("outcomes by PfA area", area, f"SELECT COUNT(*) FROM outcomes WHERE learner_id IN ({ids}) AND pfa_area=?", [area])
+        for band, condition in DISTANCE_BANDS:
+            add(f"outcomes in {area} by distance travelled", band,
+                f"SELECT COUNT(*) FROM outcomes WHERE learner_id IN ({ids}) AND pfa_area=? AND {condition}", [area])
+    add("destinations", "recorded", f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids})")
+    add("destinations", "sustained (two terms)",
+        f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids}) AND sustained_on IS NOT NULL")
+    return {"scope": scope, "rows": rows}

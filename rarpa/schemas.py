@@ -13,6 +13,7 @@ from events.vocabulary import (
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
+    RECOMMENDATIONS,
     REVIEW_DECISIONS,
     REVISION_KINDS,
     ROLES,
@@ -159,6 +160,26 @@ class DestinationIn(Schema):
     starts_on = fields.Date(required=True)
 
 
+class RecommendationIn(Schema):
+    outcome_id = fields.UUID(required=True)
+    recommendation = choice(RECOMMENDATIONS, required=True)
+    note = fields.String(validate=NOTE, load_default="")
+
+
+class AnnualReviewIn(Schema):
+    held_on = fields.Date(required=True)
+    period_from = fields.Date(required=True)
+    period_to = fields.Date(required=True)
+    attendees = fields.List(words(200), required=True, validate=validate.Length(min=1))
+    learner_views = fields.String(validate=NOTE, load_default="")
+    recommendations = fields.List(fields.Nested(RecommendationIn), load_default=list)
+
+
+class SustainedIn(Schema):
+    confirmed_on = fields.Date(required=True)
+    note = fields.String(validate=NOTE, load_default="")
+
+
 class ProviderJoinIn(Schema):
     provider = fields.String(required=True)
     lead = fields.Boolean(load_default=False)
@@ -261,6 +282,51 @@ class HistoryOut(Schema):
     events = fields.List(fields.Nested(HistoryEvent))
     progress = fields.Nested(ProgressOut)
     fingerprint = fields.String(metadata={"description": "head of the learner's hash chain at as_at"})
+
+
+class PackTarget(Schema):
+    id = fields.String()
+    text = fields.String()
+    baseline = choice(RATINGS)
+    start = fields.String(allow_none=True, metadata={"description": "judgement when the period began"})
+    latest = fields.String(allow_none=True)
+    distance = fields.Integer()
+    distance_in_period = fields.Integer()
+    observations_in_period = fields.Integer()
+    summary = fields.String(metadata={"description": "in plain words, to and about the learner"})
+
+
+class PackEvidence(Schema):
+    id = fields.String()
+    target_id = fields.String()
+    observed_at = fields.String()
+    rating = choice(RATINGS)
+    context = fields.String(allow_none=True)
+    note = fields.String()
+    provider = fields.String()
+    provider_role = fields.String(metadata={"description": "lead provider or partner provider"})
+
+
+class PackOutcome(Schema):
+    id = fields.String()
+    text = fields.String()
+    pfa_area = choice(PFA_AREAS)
+    distance = fields.Float()
+    targets = fields.List(fields.Nested(PackTarget))
+    evidence = fields.List(fields.Nested(PackEvidence))
+    recommendation = choice(RECOMMENDATIONS)
+
+
+class AnnualReviewOut(Schema):
+    learner = fields.Dict()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    outcomes = fields.List(fields.Nested(PackOutcome))
+    self_assessments = fields.List(fields.Dict())
+    learner_views = fields.List(fields.Dict())
+    unplanned_outcomes = fields.List(fields.Dict())
+    recommendations = fields.List(fields.Dict())
+    fingerprint = fields.String(metadata={"description": "head of the learner's hash chain for this pack"})
 
 
 class Problem(Schema):

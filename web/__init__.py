@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web import problems
     from web.api import api
     from web.pages import pages
+    from web.reviews import reviews
     from web.services import Services
     from web.shell import shell
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(web_auth.auth)
     app.register_blueprint(pages)
+    app.register_blueprint(reviews)
     app.register_blueprint(shell)
 
     @app.after_request

@@ -9,12 +9,13 @@ document is generated from the same schemas that validate requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, json, jsonify, request
 
 import events
+from rarpa import annual_review
 from rarpa import history as history_mod
 from rarpa import queries
 from rarpa import schemas as S
@@ -323,6 +324,52 @@ for _path, _command, _schema, _summary in (
 ):
     route(f"/learners/<learner_id>/{_path}", "POST", summary=_summary, body=_schema,
           returns=S.Created, status=201)(_simple(_command, _schema))
+
+
+@route("/learners/<learner_id>/annual-reviews", "POST", summary="Record the EHCP annual review",
+       body=S.AnnualReviewIn, returns=S.Created, status=201)
+def hold_annual_review(learner_id):
+    data = load(S.AnnualReviewIn)
+    for r in data["recommendations"]:
+        r["outcome_id"] = str(r["outcome_id"])
+    written = services().app.hold_annual_review(g.actor, learner_id, **data)
+    services().wait_for(written)
+    return answer({"id": written.result}, 201)
+
+
+@route("/learners/<learner_id>/destinations/<destination_id>/sustained", "POST",
+       summary="Confirm a destination was sustained (two terms on)", body=S.SustainedIn,
+       returns=S.Created, status=201)
+def destination_sustained(learner_id, destination_id):
+    data = load(S.SustainedIn)
+    written = services().app.confirm_destination_sustained(g.actor, learner_id, destination_id=destination_id, **data)
+    services().wait_for(written)
+    return answer({"id": destination_id}, 201)
+
+
+def _date_arg(name: str):
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Problem(400, f"{name} must be a date as YYYY-MM-DD.", {name: ["not a date as YYYY-MM-DD"]}) from None
+
+
+@route("/learners/<learner_id>/annual-review", summary="The annual-review pack as JSON",
+       returns=S.AnnualReviewOut,
+       query={"from": "YYYY-MM-DD; default: the last annual review, at most 12 months back",
+              "to": "YYYY-MM-DD; default today", "as_at": "ISO date-time: the pack as the record stood then"})
+def annual_review_pack(learner_id):
+    start, end, as_at = _date_arg("from"), _date_arg("to"), _as_at(request.args.get("as_at"))
+    if start and not end:
+        end = (as_at or datetime.now(timezone.utc)).date()
+    try:
+        return answer(annual_review.pack(services().app, services().fresh(), g.actor, learner_id,
+                                         start=start, end=end, as_at=as_at))
+    except annual_review.PeriodError as e:
+        raise Problem(400, f"{e.field}: {e.message}", {e.field: [e.message]}) from None
 
 
 # --- reading progress and history -------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""The annual-review pack: a year of evidence turned into what an EHCP annual
+review needs, per outcome and PfA area, in the learner's own words too.
+
+It is built from read-model tables only, so the same code makes the pack from
+the live read model, from a rebuilt one, or from the in-memory replay of the
+record as it stood at a past instant (rarpa/history.py). It is written to and
+about the learner: plain words, their name, no jargon codes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+from events.vocabulary import PFA_AREAS, RATINGS
+from rarpa import history, queries
+
+EVIDENCE_PER_OUTCOME = 4
+MAX_DAYS = 366
+
+AREA_WORDS = {
+    "employment": "Employment and further learning",
+    "independent_living": "Independent living",
+    "community": "Friends, relationships and community",
+    "health": "Good health",
+}
+RATING_WORDS = {"not_yet": "not yet", "emerging": "emerging", "developing": "developing",
+                "secure": "secure", "generalised": "generalised (in new places and with new people)"}
+ANSWER_WORDS = {"not_yet": "I can't do this yet", "with_help": "I can do this with help",
+                "on_my_own": "I can do this on my own"}
+CONTEXT_WORDS = {"classroom": "in class", "work_placement": "at work placement", "community": "out in the community",
+                 "home": "at home", "residential": "in residential", "online": "online", "other": "elsewhere"}
+
+
+class PeriodError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def default_period(conn: sqlite3.Connection, learner_id: str, to: date) -> tuple[date, date]:
+    """Since the last annual review, and never more than 12 months."""
+    last = conn.execute(
+        "SELECT MAX(held_on) FROM reviews WHERE learner_id=? AND kind='annual' AND held_on<=?",
+        [learner_id, to.isoformat()],
+    ).fetchone()[0]
+    start = to - timedelta(days=365)
+    if last and date.fromisoformat(last) > start:
+        start = date.fromisoformat(last)
+    return start, to
+
+
+def check_period(start: date, end: date) -> None:
+    if start > end:
+        raise PeriodError("from", "must be on or before 'to'")
+    if (end - start).days > MAX_DAYS:
+        raise PeriodError("from", "an annual-review pack covers at most 12 months")
+
+
+def _step(rating: str | None) -> int | None:
+    return RATINGS.index(rating) if rating else None
+
+
+def _pick_evidence(observations: list[dict]) -> list[dict]:
+    """The strongest evidence: recent, and showing the skill in as many
+    different places and providers as possible (generalisation)."""
+    chosen: list[dict] = []
+    seen: set[tuple] = set()
+    pool = sorted(observations, key=lambda o: (o["observed_at"], o["id"]), reverse=True)
+    while pool and len(chosen) < EVIDENCE_PER_OUTCOME:
+        best = max(
+            pool,
+            key=lambda o: (
+                (o["context"], o["provider"]) not in seen,  # somewhere new first
+                o["context"] not in {c[0] for c in seen},
+                _step(o["rating"]),  # then the strongest judgement
+                o["observed_at"],  # then the most recent
+                o["id"],
+            ),
+        )
+        chosen.append(best)
+        seen.add((best["context"], best["provider"]))
+        pool.remove(best)
+    return sorted(chosen, key=lambda o: (o["observed_at"], o["id"]))
+
+
+def _recommend(targets: list[dict], name: str) -> tuple[str, str]:
+    if targets and all(t["closed_as"] == "achieved" or t["latest"] == "generalised" for t in targets):
+        return "achieved", f"{name} has achieved the targets for this outcome. We recommend it is marked as achieved."
+    in_period = sum(t["observations_in_period"] for t in targets)
+    moved = sum(t["distance_in_period"] for t in targets)
+    if not targets or in_period == 0:
+        return "amend", (f"There was no evidence for this outcome in the period. We recommend the outcome "
+                         f"and its targets are looked at again with {name}.")
+    if moved <= 0:
+        return "amend", (f"{name} has not yet moved forward on this outcome this year. We recommend the "
+                         f"targets or the support are changed.")
+    return "continue", f"{name} is making progress. We recommend this outcome continues."
+
+
+def _target_summary(t: dict, name: str) -> str:
+    if not t["latest"]:
+        return f"No judgement recorded yet; {name} started at {RATING_WORDS[t['baseline']]}."
+    if t["distance_in_period"] > 0:
+        return (f"{name} moved from {RATING_WORDS[t['start']]} to {RATING_WORDS[t['latest']]} this year "
+                f"({t['distance_in_period']:+d} step{'s' if abs(t['distance_in_period']) != 1 else ''}).")
+    if t["distance_in_period"] == 0:
+        return f"{name} stayed at {RATING_WORDS[t['latest']]} this year."
+    return f"{name} was at {RATING_WORDS[t['start']]} and is now at {RATING_WORDS[t['latest']]}: a harder year for this one."
+
+
+def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date, fingerprint: str = "") -> dict:
+    check_period(start, end)
+    learner = queries.learner(conn, learner_id)
+    if learner is None:
+        raise LookupError("learner")
+    name = learner["preferred_name"]
+    first, last = start.isoformat(), (end + timedelta(days=1)).isoformat()  # 'to' is inclusive
+    progress = queries.progress(conn, learner_id)
+    providers = {p["provider"]: p["lead"] for p in learner["providers"]}
+    provider_names = {r["slug"]: r["name"] for r in conn.execute("SELECT slug, name FROM providers")}
+    observations = [dict(r) for r in conn.execute(
+        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, provider, seq "
+        "FROM observations WHERE learner_id=? AND status='active' ORDER BY observed_at, seq",
+        [learner_id],
+    )]
+    changes = [dict(r) for r in conn.execute(
+        "SELECT target_id, kind, at, text, reason, closed_as FROM target_changes "
+        "WHERE learner_id=? AND at>=? AND at<? AND kind!='set' ORDER BY at, seq",
+        [learner_id, first, last],
+    )]
+
+    targets: dict[str, dict] = {}
+    for t in progress["targets"]:
+        mine = [o for o in observations if o["target_id"] == t["id"]]
+        before = [o for o in mine if o["observed_at"] < first]
+        during = [o for o in mine if first <= o["observed_at"] < last]
+        start_rating = before[-1]["rating"] if before else t["baseline"]
+        latest = during[-1]["rating"] if during else start_rating
+        targets[t["id"]] = {
+            "id": t["id"],
+            "text": t["text"],
+            "success_criteria": t["success_criteria"],
+            "status": t["status"],
+            "closed_as": t["closed_as"],
+            "baseline": t["baseline"],
+            "start": start_rating,
+            "latest": latest if (during or before) else None,
+            "distance": (_step(latest) - _step(t["baseline"])) if (during or before) and t["baseline"] else 0,
+            "distance_in_period": (_step(latest) - _step(start_rating)) if during and start_rating else 0,
+            "observations_in_period": len(during),
+            "contexts": sorted({o["context"] for o in during if o["context"]}),
+            "chart": [{"observed_at": o["observed_at"], "rating": o["rating"]} for o in during],
+            "changes": [c for c in changes if c["target_id"] == t["id"]],
+            "summative": t["summative"],
+            "_during": during,
+        }
+        targets[t["id"]]["summary"] = _target_summary(targets[t["id"]], name)
+
+    outcomes = []
+    recommendations = []
+    for o in sorted(progress["outcomes"], key=lambda o: (PFA_AREAS.index(o["pfa_area"]), o["id"])):
+        rows = [targets[tid] for tid in o["targets"] if tid in targets]
+        evidence = _pick_evidence([ob for t in rows for ob in t["_during"]])
+        for ob in evidence:
+            ob["target_text"] = targets[ob["target_id"]]["text"]
+            ob["provider_name"] = provider_names.get(ob["provider"], ob["provider"])
+            ob["provider_role"] = "lead provider" if providers.get(ob["provider"]) else "partner provider"
+            ob["where"] = CONTEXT_WORDS.get(ob["context"] or "", "")
+            ob.pop("seq", None)
+        distances = [t["distance"] for t in rows]
+        recommendation, why = _recommend(rows, name)
+        outcomes.append({
+            "id": o["id"],
+            "text": o["text"],
+            "pfa_area": o["pfa_area"],
+            "pfa_heading": AREA_WORDS[o["pfa_area"]],
+            "due": o["due"],
+            "distance": round(sum(distances) / len(distances), 2) if distances else 0.0,
+            "distance_in_period": round(sum(t["distance_in_period"] for t in rows) / len(rows), 2) if rows else 0.0,
+            "targets": [{k: v for k, v in t.items() if k != "_during"} for t in rows],
+            "evidence": evidence,
+            "recommendation": recommendation,
+        })
+        recommendations.append({"outcome_id": o["id"], "recommendation": recommendation, "why": why})
+
+    self_assessments = [
+        {**dict(r), "target_text": targets.get(r["target_id"], {}).get("text", ""), "says": ANSWER_WORDS[r["answer"]]}
+        for r in conn.execute(
+            "SELECT target_id, answer, words, assessed_at FROM self_assessments "
+            "WHERE learner_id=? AND assessed_at>=? AND assessed_at<? ORDER BY assessed_at, seq",
+            [learner_id, first, last],
+        )
+    ]
+    learner_views = [
+        {"held_on": r["held_on"], "kind": r["kind"], "words": r["learner_views"]}
+        for r in conn.execute(
+            "SELECT held_on, kind, learner_views FROM reviews WHERE learner_id=? AND held_on>=? AND held_on<? "
+            "AND learner_views!='' ORDER BY held_on, id",
+            [learner_id, first, last],
+        )
+    ]
+    unplanned = [dict(r) for r in conn.execute(
+        "SELECT text, pfa_area, context, recognised_on, provider FROM unplanned_outcomes "
+        "WHERE learner_id=? AND recognised_on>=? AND recognised_on<? ORDER BY recognised_on, id",
+        [learner_id, first, last],
+    )]
+    next_steps = [dict(r) for r in conn.execute(
+        "SELECT text, agreed_on FROM next_steps WHERE learner_id=? ORDER BY agreed_on, id", [learner_id])]
+    destinations = [dict(r) for r in conn.execute(
+        "SELECT kind, detail, starts_on, follow_up_on, sustained_on FROM destinations WHERE learner_id=? "
+        "ORDER BY starts_on, id", [learner_id])]
+    return {
+        "learner": {
+            "id": learner["id"],
+            "name": learner["name"],
+            "preferred_name": name,
+            "providers": [{"provider": p["provider"], "name": provider_names.get(p["provider"], p["provider"]),
+                           "lead": p["lead"]} for p in learner["providers"]],
+        },
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "outcomes": outcomes,
+        "self_assessments": self_assessments,
+        "learner_views": learner_views,
+        "unplanned_outcomes": unplanned,
+        "recommendations": recommendations,
+        "next_steps": next_steps,
+        "destinations": destinations,
+        "fingerprint": fingerprint,
+        "dual_placement": len(learner["providers"]) > 1,
+    }
+
+
+def attendees(raw: str) -> list[str]:
+    return json.loads(raw) if raw else []
+
+
+def pack(app, live: sqlite3.Connection, actor, learner_id: str, *, start: date | None = None,
+         end: date | None = None, as_at: datetime | None = None) -> dict:
+    """The pack for a learner and period: from the live read model, or, with
+    ``as_at``, from the record exactly as it stood at that recorded instant."""
+    learner = app.learner(actor, learner_id)  # access: 404 when out of sight
+    lid = str(learner.id)
+    if as_at is None:
+        conn, head = live, (learner.id, learner.version)
+        today = datetime.now(timezone.utc).date()
+    else:
+        kept = history.events_as_at(app, actor, lid, as_at)
+        providers = [(r[0], r[1]) for r in live.execute("SELECT slug, name FROM providers")]
+        conn, head = history.replay(kept, providers), (learner.id, kept[-1].originator_version)
+        today = as_at.astimezone(timezone.utc).date()
+    end = end or today
+    if start is None:
+        start, end = default_period(conn, lid, end)
+    result = build_pack(conn, lid, start, end, fingerprint=app.fingerprint(*head))
+    result["as_at"] = as_at.isoformat() if as_at else None
+    return result

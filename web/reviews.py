@@ -1,0 +1,207 @@
+"""Reviews: the learner's self-assessment, the progress review, the annual-
+review pack (HTML, PDF) and the SEND lead's cohort counts (HTML, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from rarpa import annual_review, queries
+from rarpa.access import NotFound
+from rarpa.domain import RuleBroken
+from rarpa.schemas import DecisionIn, ReviewIn, SelfAssessmentIn
+from web.auth import login_required
+from web.charts import self_symbol
+from web.pages import _messages
+
+reviews = Blueprint("reviews", __name__)
+
+
+@reviews.app_context_processor
+def words():
+    return {"ANSWERS": annual_review.ANSWER_WORDS, "RATING_WORDS": annual_review.RATING_WORDS,
+            "self_symbol": self_symbol}
+
+
+def services():
+    return current_app.extensions["rarpa"]
+
+
+def _learner_id(learner_id: str, action: str = "read") -> str:
+    try:
+        return str(services().app.learner(g.actor, learner_id, action).id)
+    except NotFound:
+        abort(404)
+
+
+def _name(conn, lid: str) -> str:
+    about = queries.learner(conn, lid)
+    return queries.short_name(about["preferred_name"], about["name"])
+
+
+# --- the learner's self-assessment ----------------------------------------------------
+@reviews.route("/learners/<learner_id>/self-assessment", methods=["GET", "POST"])
+@login_required
+def self_assessment(learner_id):
+    lid = _learner_id(learner_id, "record")
+    s = services()
+    said = None
+    status = 200
+    if request.method == "POST":
+        raw = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+        try:
+            data = SelfAssessmentIn().load(raw)
+            data["target_id"] = str(data["target_id"])
+            s.wait_for(s.app.record_self_assessment(g.actor, lid, **data))
+            said = data
+        except ValidationError as e:
+            return render_template("_problem.html", status=422, text="; ".join(
+                " ".join(v) for v in _messages(e.messages).values()), raw=raw), 422
+        except RuleBroken as e:
+            return render_template("_problem.html", status=e.status, text=e.message, raw=raw), e.status
+        if request.headers.get("HX-Request"):
+            target = _open_targets(s.fresh(), lid).get(said["target_id"])
+            return render_template("_self_assessment_item.html", t=target, said=said, lid=lid)
+        return redirect(url_for("reviews.self_assessment", learner_id=lid, said=said["answer"]))
+    conn = s.fresh()
+    return render_template("self_assessment.html", lid=lid, name=_name(conn, lid),
+                           targets=list(_open_targets(conn, lid).values()), said=None), status
+
+
+def _open_targets(conn, lid: str) -> dict:
+    return {t["id"]: t for t in queries.progress(conn, lid)["targets"] if t["status"] == "open"}
+
+
+# --- the progress review ----------------------------------------------------------------------
+@reviews.route("/learners/<learner_id>/reviews/new", methods=["GET", "POST"])
+@login_required
+def progress_review(learner_id):
+    lid = _learner_id(learner_id, "review")
+    s = services()
+    conn = s.fresh()
+    targets = list(_open_targets(conn, lid).values())
+    errors: dict[str, list[str]] = {}
+    form = request.form
+    status = 200
+    if request.method == "POST":
+        decisions = []
+        for i, t in enumerate(targets):
+            choice = form.get(f"decision-{t['id']}", "keep")
+            d = {"target_id": t["id"], "decision": choice}
+            if choice == "revise":
+                d.update(text=form.get(f"text-{t['id']}") or None, reason=form.get(f"reason-{t['id']}") or None)
+            elif choice == "close":
+                d.update(closed_as=form.get(f"closed_as-{t['id']}") or None, reason=form.get(f"reason-{t['id']}") or None)
+            decisions.append(d)
+        body = {
+            "held_on": form.get("held_on", ""),
+            "attendees": [a.strip() for a in form.get("attendees", "").splitlines() if a.strip()],
+            "learner_views": form.get("learner_views", ""),
+            "decisions": decisions,
+        }
+        try:
+            data = ReviewIn().load(body)
+            for d in data["decisions"]:
+                d["target_id"] = str(d["target_id"])
+            written = s.app.hold_progress_review(g.actor, lid, **data)
+            s.wait_for(written)
+            return redirect(url_for("pages.learner", learner_id=lid, reviewed=1))
+        except ValidationError as e:
+            errors, status = _review_errors(_messages(e.messages), targets), 422
+        except RuleBroken as e:
+            errors, status = _review_errors({e.field: [e.message]}, targets), e.status
+    return render_template("review.html", lid=lid, name=_name(conn, lid), targets=targets, errors=errors,
+                           form=form, today=datetime.now(timezone.utc).date().isoformat()), status
+
+
+def _review_errors(errors: dict, targets: list[dict]) -> dict:
+    """decisions.2.reason → reason-<target id>, so the message sits by its field."""
+    out = {}
+    for key, msgs in errors.items():
+        parts = key.split(".")
+        if parts[0] == "decisions" and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(targets):
+            out[f"{parts[2]}-{targets[int(parts[1])]['id']}"] = msgs
+        else:
+            out[key] = msgs
+    return out
+
+
+# --- the annual-review pack ----------------------------------------------------------------------
+def _period_args():
+    def parse(name):
+        value = request.args.get(name)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            abort(400)
+
+    start, end = parse("from"), parse("to")
+    if start and not end:
+        end = datetime.now(timezone.utc).date()
+    return start, end
+
+
+def _pack(learner_id):
+    lid = _learner_id(learner_id)
+    start, end = _period_args()
+    try:
+        return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end)
+    except annual_review.PeriodError as e:
+        abort(400, e.message)
+
+
+@reviews.get("/learners/<learner_id>/annual-review")
+@login_required
+def annual_review_page(learner_id):
+    pack = _pack(learner_id)
+    return render_template("annual_review.html", pack=pack, lid=pack["learner"]["id"])
+
+
+@reviews.get("/learners/<learner_id>/annual-review.pdf")
+@login_required
+def annual_review_pdf(learner_id):
+    from weasyprint import HTML  # loaded on first use: it is large
+
+    pack = _pack(learner_id)
+    html = render_template("annual_review_pdf.html", pack=pack, made=datetime.now(timezone.utc))
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf()
+    name = f"annual-review-{pack['learner']['preferred_name'].lower()}-{pack['to']}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+# --- the cohort, in counts only -------------------------------------------------------------------
+def _cohort_counts():
+    if g.actor.role not in ("send_lead", "auditor"):
+        abort(403)
+    today = datetime.now(timezone.utc).date()
+    return queries.cohort_counts(services().fresh(), g.actor, today), today
+
+
+@reviews.get("/cohort")
+@login_required
+def cohort():
+    counts, today = _cohort_counts()
+    groups: dict[str, list] = {}
+    for row in counts["rows"]:
+        groups.setdefault(row["measure"], []).append(row)
+    return render_template("cohort.html", counts=counts, today=today, groups=list(groups.items()))
+
+
+@reviews.get("/cohort.csv")
+@login_required
+def cohort_csv():
+    counts, today = _cohort_counts()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["measure", "group", "count"])
+    for row in counts["rows"]:
+        writer.writerow([row["measure"], row["group"], row["count"]])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="cohort-{counts["scope"]}-{today}.csv"'})
