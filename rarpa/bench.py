@@ -122,6 +122,71 @@ def rebuild_rate(app: RecordApplication) -> tuple[float, int]:
     return _rate(position, elapsed), position
 
 
+def five_year_learner(app: RecordApplication, observations: int = 2000) -> str:
+    """A learner with five years of records: 5 outcomes, 15 targets, reviews
+    each term, and about ``observations`` observations, recorded over the years."""
+    import random
+
+    from events.base import clock
+    from events.vocabulary import CONTEXTS, PFA_AREAS, RATINGS
+    from rarpa.domain import Learner, ObservationIdClaim
+
+    rng = random.Random(5)
+    actor = system_actor("bench")
+    stamp = actor.stamp("northfield")
+    begin = datetime.now(timezone.utc) - timedelta(days=5 * 365)
+    moment = [begin]
+    with clock(lambda: moment[0]):
+        learner = Learner.enrol(stamp=stamp, name="Five Year Learner", date_of_birth="2003-01-01",
+                                lead_provider="northfield")
+        targets = []
+        for k in range(5):
+            oid = learner.record_outcome(stamp=stamp, text=f"Outcome {k}", pfa_area=PFA_AREAS[k % 4], due="2031-07-01")
+            for j in range(3):
+                targets.append(learner.set_target(stamp=stamp, text=f"Target {k}.{j}", success_criteria="criteria",
+                                                  outcome_ids=[oid], baseline="not_yet", review_by="2031-07-01"))
+        app.save(learner)
+        step = (5 * 365 * 24 * 3600) / observations
+        for n in range(observations):
+            moment[0] = begin + timedelta(seconds=step * (n + 1))
+            learner = app.repository.get(learner.id)
+            oid = str(uuid.uuid4())
+            learner.record_observation(stamp=stamp, observation_id=oid, target_id=targets[n % len(targets)],
+                                       rating=RATINGS[min(4, n * 5 // observations + rng.randint(-1, 0))],
+                                       context=rng.choice(CONTEXTS[:5]), observed_at=moment[0] - timedelta(minutes=5),
+                                       note="Bench observation", now=moment[0])
+            if n % 150 == 149:
+                learner.hold_progress_review(stamp=stamp, held_on=moment[0].date(), attendees=["Learner"],
+                                             learner_views="It went well", decisions=[])
+            app.save(learner, ObservationIdClaim.claim(stamp=stamp, observation_id=oid, learner_id=str(learner.id)))
+    return str(learner.id)
+
+
+def pack_timing(folder: Path, observations: int, repeats: int = 10) -> tuple[float, float, int]:
+    """Seconds to build the annual-review pack for the five-year learner, against
+    one raw SELECT of that learner's observation rows from the same read model."""
+    from rarpa.annual_review import pack
+
+    app = _fresh_app(folder, "five-years")
+    app.register_provider(system_actor("bench"), "northfield", "Northfield College")
+    lid = five_year_learner(app, observations)
+    projector = Projector(app.settings.views, app)
+    projector.catch_up()
+    conn = projector.reader()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        built = pack(app, conn, system_actor("bench"), lid)
+    pack_seconds = (time.perf_counter() - start) / repeats
+    start = time.perf_counter()
+    for _ in range(repeats):
+        rows = conn.execute("SELECT * FROM observations WHERE learner_id=?", [lid]).fetchall()
+    raw_seconds = (time.perf_counter() - start) / repeats
+    assert built["outcomes"] and len(rows) >= observations * 0.99
+    projector.close()
+    app.close()
+    return pack_seconds, raw_seconds, len(rows)
+
+
 def run(writes: int = 2000, threads: int = 8, echo=print) -> dict:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="rarpa-bench-") as tmp:
@@ -152,6 +217,8 @@ def run(writes: int = 2000, threads: int = 8, echo=print) -> dict:
         results["rebuild"], n_rebuild = rebuild_rate(grouped)
         grouped.close()
 
+        results["pack_seconds"], results["raw_select_seconds"], n_obs = pack_timing(folder, 2000)
+
     echo("")
     echo(f"{'measurement':58} {'per second':>12}  ratio")
     echo(f"{'raw sqlite3: durable single-row commits':58} {results['raw_commits']:12,.0f}  1.00 (baseline)")
@@ -165,4 +232,10 @@ def run(writes: int = 2000, threads: int = 8, echo=print) -> dict:
     echo(f"{f'raw: read {n_raw:,} stored events + insert into another file':58} {results['raw_read_insert']:12,.0f}  1.00 (baseline)")
     echo(f"{f'projection rebuild of {n_rebuild:,} events':58} {results['rebuild']:12,.0f}  "
          f"{results['rebuild'] / results['raw_read_insert']:.3f} of raw")
+    echo("")
+    echo(f"{'measurement':58} {'ms':>12}  ratio")
+    echo(f"{f'raw: one SELECT of a five-year learner ({n_obs:,} observations)':58} "
+         f"{results['raw_select_seconds'] * 1000:12,.2f}  1.00 (baseline)")
+    echo(f"{'annual-review pack for that learner (12 months)':58} {results['pack_seconds'] * 1000:12,.2f}  "
+         f"x{results['pack_seconds'] / results['raw_select_seconds']:.1f} of raw")
     return results
