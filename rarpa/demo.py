@@ -175,7 +175,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
             while day < 360:
                 timeline.append((day, rng.randint(9, 15), rng.randint(0, 59), "observe", t))
                 day += rng.randint(7, 21)
-        timeline += [(120, 14, 0, "review", None), (240, 14, 0, "review", None)]
+        timeline += [(120, 14, 0, "review", None), (240, 14, 0, "review", None), (330, 14, 0, "review", None)]
         timeline += [(150, 11, 0, "revise", None), (200, 12, 0, "self", None), (300, 13, 0, "unplanned", None)]
         timeline.sort(key=lambda x: (x[0], x[1], x[2], x[3]))
         observed = []

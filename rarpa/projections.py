@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from datetime import date, timedelta
 from functools import singledispatchmethod
 from typing import Any, Callable, Iterable
 
@@ -289,6 +290,11 @@ class ProgressProjection:
     @apply.register
     def _(self, e: ev.ProgressReviewHeld, seq: int) -> None:
         self._review(e, "progress", None, None, "")
+        # A target kept at a review is next due a term later, unless a date was agreed.
+        for d in e.decisions:
+            if d["decision"] == "keep":
+                due = d.get("review_by") or (date.fromisoformat(e.held_on) + timedelta(weeks=13)).isoformat()
+                self._due("target", d["target_id"], str(e.originator_id), due)
 
     @apply.register
     def _(self, e: ev.AnnualReviewHeld, seq: int) -> None:

@@ -29,7 +29,7 @@ import pytest
 from rarpa.demo import demo_learner_id
 from rarpa.demo_content import LEARNERS
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+import playwright.sync_api as playwright_api  # noqa: E402  (a missing install must fail, not skip)
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -629,7 +629,7 @@ def test_small_screens_do_not_scroll_sideways_and_keep_big_targets(browser, serv
 
 
 # --- 9. screenshots for people ---------------------------------------------------------------------
-@pytest.mark.parametrize("name, viewport", [("tablet", TABLET), ("phone", PHONE)])
+@pytest.mark.parametrize("name, viewport", [("tablet", TABLET), ("phone", PHONE)], ids=["tablet", "phone"])
 def test_screenshots(browser, server, name, viewport):
     context, page = _new_page(browser, viewport)
     try:
@@ -649,3 +649,44 @@ def test_screenshots(browser, server, name, viewport):
             assert (SHOTS / f"{name}-{part}.png").stat().st_size > 0
     finally:
         context.close()
+
+
+# --- 10. reviews: self-assessment, progress review, the pack, the cohort (issue 5) -------------
+def test_a_learner_self_assesses_with_taps_only(page, server):
+    """At tablet size, with no typing: learner card, "How am I doing?", an answer."""
+    sign_in(page, server)
+    lid = learner_id(2)
+    before = [e for e in learner_events(server, lid) if e["type"] == "SelfAssessmentRecorded"]
+    page.locator(f'a.learner-card[href="/learners/{lid}"]').click()
+    page.get_by_role("link", name="How am I doing? (self-assessment)").click()
+    expect(page.get_by_role("heading", name="How am I doing?")).to_be_visible()
+    axe(page, "self-assessment")
+    item = page.locator("article.self-item").first
+    item.get_by_role("button", name="I can do this on my own").click()
+    expect(page.locator("article.self-item").first).to_contain_text("You said: I can do this on my own")
+    axe(page, "self-assessment after an answer")
+    shot(page, "tablet-self-assessment")
+    after = [e for e in learner_events(server, lid) if e["type"] == "SelfAssessmentRecorded"]
+    assert len(after) == len(before) + 1 and after[-1]["answer"] == "on_my_own"
+    assert after[-1]["role"] == "tutor"
+
+
+def test_review_pack_and_cohort_pages_are_accessible(page, server):
+    sign_in(page, server, "lead@example.org")
+    lid = learner_id(3)
+    page.goto(server.url(f"/learners/{lid}/reviews/new"))
+    axe(page, "progress review")
+    card = page.locator("fieldset.decision").first
+    card.locator("label.chip-choice", has_text="Revise").click()
+    page.get_by_role("button", name="Save the review").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    axe(page, "progress review with errors")
+    page.goto(server.url(f"/learners/{lid}/annual-review"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("annual review")
+    axe(page, "annual-review pack")
+    shot(page, "tablet-annual-review")
+    page.goto(server.url("/cohort"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Cohort")
+    axe(page, "cohort")
+    text = page.locator("main").inner_text()
+    assert not any(first.split()[0] in text for first, *_ in LEARNERS[:LEARNER_COUNT])  # counts, no names
