@@ -440,8 +440,10 @@ class Learner(Aggregate):
         attendees: list[str],
         learner_views: str,
         decisions: list[dict],
+        new_targets: list[dict] = (),
     ) -> str:
-        """A progress review and what it decided for each target it looked at."""
+        """A progress review, what it decided for each target it looked at, and
+        any new targets agreed (each with its baseline)."""
         held = _iso_date(held_on, "held_on")
         if held > clock_now().date().isoformat():
             raise RuleBroken("held_on", "cannot be in the future")
@@ -456,6 +458,10 @@ class Learner(Aggregate):
                 raise RuleBroken(f"decisions.{i}.reason", "a revision needs a reason")
             if d["decision"] == "close" and d.get("closed_as") not in TARGET_CLOSED_AS:
                 raise RuleBroken(f"decisions.{i}.closed_as", f"must be one of: {', '.join(TARGET_CLOSED_AS)}")
+        for i, t in enumerate(new_targets):
+            for j, oid in enumerate(t["outcome_ids"]):
+                self._outcome(oid, f"new_targets.{i}.outcome_ids.{j}")
+            _need(t["baseline"], f"new_targets.{i}.baseline", RATINGS)
         review_id = new_id()
         clean = [
             {k: (str(v) if isinstance(v, (uuid.UUID, date)) else v) for k, v in d.items() if v is not None}
@@ -490,6 +496,16 @@ class Learner(Aggregate):
                     reason=d.get("reason") or f"closed at the progress review on {held}",
                     review_id=review_id,
                 )
+        for t in new_targets:
+            self.set_target(
+                stamp=stamp,
+                text=t["text"],
+                success_criteria=t["success_criteria"],
+                outcome_ids=[str(o) for o in t["outcome_ids"]],
+                baseline=t["baseline"],
+                review_by=t["review_by"],
+                baseline_note=f"Agreed at the progress review on {held}",
+            )
         return review_id
 
     def record_summative_assessment(

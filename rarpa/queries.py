@@ -239,3 +239,13 @@ def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
     add("destinations", "sustained (two terms)",
         f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids}) AND sustained_on IS NOT NULL")
     return {"scope": scope, "rows": rows}
+
+
+def reviews(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
+    """Progress and annual reviews, newest first."""
+    return _rows(
+        conn,
+        "SELECT id, kind, held_on, attendees, learner_views FROM reviews WHERE learner_id=? "
+        "ORDER BY held_on DESC, recorded_at DESC",
+        [learner_id],
+    )

@@ -133,6 +133,7 @@ class ReviewIn(Schema):
     attendees = fields.List(words(200), required=True, validate=validate.Length(min=1))
     learner_views = fields.String(validate=NOTE, load_default="")
     decisions = fields.List(fields.Nested(DecisionIn), load_default=list)
+    new_targets = fields.List(fields.Nested(TargetIn), load_default=list)
 
 
 class SummativeIn(Schema):

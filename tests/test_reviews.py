@@ -233,3 +233,22 @@ def test_cohort_is_counts_only_for_the_leads_provider(web, app, world, system):
     assert lines[0] == "measure,group,count"
     assert "learners,all,1" in lines  # Northfield's learners only
     assert any(line.startswith("outcomes by PfA area,independent_living,1") for line in lines)
+
+
+def test_a_progress_review_can_agree_a_new_target(web, app, world, system):
+    amy, outcome = world["learners"]["amy"], world["amy"]["outcome"]
+    sign_in(web, "lead@example.org")
+    html = web.get(f"/learners/{amy}/reviews/new").get_data(as_text=True)
+    form = {"csrf_token": token_of(html), "held_on": str(TODAY), "attendees": "Amy",
+            "new_text": "Use the timetable app", "new_success_criteria": "Finds the next bus alone",
+            "new_outcome_id": outcome, "new_baseline": "", "new_review_by": str(TODAY + timedelta(days=90))}
+    bad = web.post(f"/learners/{amy}/reviews/new", data=form)
+    assert bad.status_code == 422 and 'href="#new_baseline"' in bad.get_data(as_text=True)
+    form["new_baseline"] = "emerging"
+    assert web.post(f"/learners/{amy}/reviews/new", data=form).status_code == 302
+    texts = [t["text"] for t in app.learner(system, amy).targets.values()]
+    assert "Use the timetable app" in texts
+    kinds = [type(e).__name__ for e in app.learner_events(system, amy)]
+    assert kinds[-3:] == ["ProgressReviewHeld", "TargetSet", "BaselineRecorded"]
+    page = web.get(f"/learners/{amy}").get_data(as_text=True)
+    assert "Reviews (1;" in page

@@ -297,6 +297,8 @@ def record_self_assessment(learner_id):
        body=S.ReviewIn, returns=S.Created, status=201)
 def hold_review(learner_id):
     data = load(S.ReviewIn)
+    for t in data["new_targets"]:
+        t["outcome_ids"] = [str(o) for o in t["outcome_ids"]]
     written = services().app.hold_progress_review(g.actor, learner_id, **data)
     services().wait_for(written)
     return answer({"id": written.result}, 201)

@@ -84,7 +84,7 @@ def learner(learner_id):
         "learner.html", learner=about, page=page, lid=lid,
         name=queries.short_name(about["preferred_name"], about["name"]),
         new_id=lambda: str(uuid.uuid4()), last_context=queries.last_context(conn, g.actor.user_id),
-        can_record=g.actor.may("record"),
+        can_record=g.actor.may("record"), reviews=queries.reviews(conn, lid),
     )
 
 

@@ -102,11 +102,20 @@ def progress_review(learner_id):
             "attendees": [a.strip() for a in form.get("attendees", "").splitlines() if a.strip()],
             "learner_views": form.get("learner_views", ""),
             "decisions": decisions,
+            "new_targets": [],
         }
+        if form.get("new_text", "").strip():
+            body["new_targets"].append({
+                "text": form.get("new_text", ""), "success_criteria": form.get("new_success_criteria", ""),
+                "outcome_ids": [o for o in [form.get("new_outcome_id")] if o],
+                "baseline": form.get("new_baseline", ""), "review_by": form.get("new_review_by", ""),
+            })
         try:
             data = ReviewIn().load(body)
             for d in data["decisions"]:
                 d["target_id"] = str(d["target_id"])
+            for t in data["new_targets"]:
+                t["outcome_ids"] = [str(o) for o in t["outcome_ids"]]
             written = s.app.hold_progress_review(g.actor, lid, **data)
             s.wait_for(written)
             return redirect(url_for("pages.learner", learner_id=lid, reviewed=1))
@@ -114,8 +123,9 @@ def progress_review(learner_id):
             errors, status = _review_errors(_messages(e.messages), targets), 422
         except RuleBroken as e:
             errors, status = _review_errors({e.field: [e.message]}, targets), e.status
+    outcomes = queries.progress(conn, lid)["outcomes"]
     return render_template("review.html", lid=lid, name=_name(conn, lid), targets=targets, errors=errors,
-                           form=form, today=datetime.now(timezone.utc).date().isoformat()), status
+                           form=form, outcomes=outcomes, today=datetime.now(timezone.utc).date().isoformat()), status
 
 
 def _review_errors(errors: dict, targets: list[dict]) -> dict:
@@ -125,6 +135,9 @@ def _review_errors(errors: dict, targets: list[dict]) -> dict:
         parts = key.split(".")
         if parts[0] == "decisions" and len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) < len(targets):
             out[f"{parts[2]}-{targets[int(parts[1])]['id']}"] = msgs
+        elif parts[0] == "new_targets" and len(parts) >= 3:
+            field = "outcome_id" if parts[2] == "outcome_ids" else parts[2]
+            out[f"new_{field}"] = msgs
         else:
             out[key] = msgs
     return out
@@ -150,10 +163,20 @@ def _period_args():
 def _pack(learner_id):
     lid = _learner_id(learner_id)
     start, end = _period_args()
+    as_at = None
+    if request.args.get("as_at"):
+        try:
+            as_at = datetime.fromisoformat(request.args["as_at"])
+        except ValueError:
+            abort(400, "as_at must be an ISO date-time, e.g. 2026-03-01T17:00:00Z")
+        if as_at.tzinfo is None:
+            as_at = as_at.replace(tzinfo=timezone.utc)
     try:
-        return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end)
+        return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end, as_at=as_at)
     except annual_review.PeriodError as e:
         abort(400, e.message)
+    except NotFound:
+        abort(404)
 
 
 @reviews.get("/learners/<learner_id>/annual-review")
