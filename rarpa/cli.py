@@ -10,7 +10,6 @@ import getpass
 import importlib
 import json
 import sys
-from datetime import datetime, timezone
 
 import click
 
@@ -176,15 +175,14 @@ def rebuild():
 
 
 def _parse_as_at(value):
+    from rarpa.history import parse_instant
+
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        _fail("--as-at must be an ISO date-time, e.g. 2026-03-01T17:00:00Z", 2)
-    if moment.tzinfo is None:
-        _fail("--as-at needs a timezone offset, e.g. 2026-03-01T17:00:00Z", 2)
-    return moment.astimezone(timezone.utc)
+        return parse_instant(value)
+    except ValueError as e:
+        _fail(f"--as-at {e}", 2)
 
 
 @main.command()

@@ -21,6 +21,18 @@ from rarpa.access import NotFound
 from rarpa.projections import ProgressProjection, create_schema
 
 
+def parse_instant(value: str) -> datetime:
+    """An ISO date-time with an offset, as UTC. The offset is required: 'as at
+    5pm' means different instants in winter and summer."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    except ValueError:
+        raise ValueError("must be an ISO date-time, e.g. 2026-03-01T17:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("needs a timezone offset, e.g. 2026-03-01T17:00:00Z")
+    return moment.astimezone(timezone.utc)
+
+
 def replay(learner_events: list, providers: list[tuple[str, str]] = ()) -> sqlite3.Connection:
     """A throw-away read model holding just these events (and provider names)."""
     conn = sqlite3.connect(":memory:")

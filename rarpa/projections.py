@@ -439,7 +439,7 @@ class ProgressProjection:
     def _recompute_target(self, target_id: str) -> str | None:
         """Latest judgement = the live observation observed last (ties: recorded last)."""
         self.x(
-            f"""
+            """
             UPDATE targets SET
               latest = (SELECT rating FROM observations o WHERE o.target_id=targets.id
                         AND o.status='active' ORDER BY observed_at DESC, seq DESC LIMIT 1),

@@ -74,6 +74,17 @@ def world(app, system):
     return out
 
 
+@pytest.fixture
+def web(settings, world):
+    """Flask's test client on the app, with its own services on the same files."""
+    from web import create_app
+    from web.services import Services
+
+    services = Services(settings)
+    yield create_app(services=services).test_client()
+    services.close()
+
+
 def observation(target_id, rating="developing", minutes_ago=5, **extra):
     body = {
         "observation_id": str(uuid.uuid4()),

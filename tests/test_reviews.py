@@ -18,8 +18,6 @@ from rarpa.demo import demo_learner_id, load_demo
 from rarpa.domain import RuleBroken
 from tests.conftest import observation
 from tests.test_web import sign_in, token_of
-from web import create_app
-from web.services import Services
 
 GOLDEN = Path(__file__).parent / "golden" / "annual_review_demo.json"
 TODAY = datetime.now(timezone.utc).date()
@@ -133,14 +131,6 @@ def test_golden_pack_of_the_demo_learner(app, projector, system):
 
 
 # --- through the web ------------------------------------------------------------------------
-@pytest.fixture
-def web(settings, world):
-    services = Services(settings)
-    flask_app = create_app(services=services)
-    yield flask_app.test_client()
-    services.close()
-
-
 def test_api_pack_json_has_the_contract_fields(web, app, world, system):
     amy = world["learners"]["amy"]
     app.record_observation(system, amy, **observation(world["amy"]["target"], "secure"))

@@ -6,19 +6,8 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from tests.conftest import PASSWORD
-from web import create_app
-from web.services import Services
-
-
-@pytest.fixture
-def web(settings, world):
-    services = Services(settings)
-    flask_app = create_app(services=services)
-    yield flask_app.test_client()
-    services.close()
 
 
 def token_of(html: str) -> str:

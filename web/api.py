@@ -386,14 +386,9 @@ def _as_at(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace(" ", "+"))
-    except ValueError:
-        raise Problem(400, "as_at must be an ISO date-time, e.g. 2026-03-01T17:00:00Z.",
-                      {"as_at": ["not an ISO date-time"]}) from None
-    if moment.tzinfo is None:
-        raise Problem(400, "as_at needs a timezone offset, e.g. 2026-03-01T17:00:00Z.",
-                      {"as_at": ["needs a timezone offset"]})
-    return moment.astimezone(timezone.utc)
+        return history_mod.parse_instant(value)
+    except ValueError as e:
+        raise Problem(400, f"as_at {e}.", {"as_at": [str(e)]}) from None
 
 
 @route("/learners/<learner_id>/history", summary="Events and progress as the record stood at as_at",

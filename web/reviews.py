@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from rarpa import annual_review, queries
+from rarpa import annual_review, history, queries
 from rarpa.access import NotFound
 from rarpa.domain import RuleBroken
-from rarpa.schemas import DecisionIn, ReviewIn, SelfAssessmentIn
+from rarpa.schemas import ReviewIn, SelfAssessmentIn
 from web.auth import login_required
 from web.charts import self_symbol
 from web.pages import _messages
@@ -166,11 +166,9 @@ def _pack(learner_id):
     as_at = None
     if request.args.get("as_at"):
         try:
-            as_at = datetime.fromisoformat(request.args["as_at"])
-        except ValueError:
-            abort(400, "as_at must be an ISO date-time, e.g. 2026-03-01T17:00:00Z")
-        if as_at.tzinfo is None:
-            as_at = as_at.replace(tzinfo=timezone.utc)
+            as_at = history.parse_instant(request.args["as_at"])
+        except ValueError as e:
+            abort(400, f"as_at {e}")
     try:
         return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end, as_at=as_at)
     except annual_review.PeriodError as e:
