@@ -242,3 +242,21 @@ def test_a_progress_review_can_agree_a_new_target(web, app, world, system):
     assert kinds[-3:] == ["ProgressReviewHeld", "TargetSet", "BaselineRecorded"]
     page = web.get(f"/learners/{amy}").get_data(as_text=True)
     assert "Reviews (1;" in page
+
+
+def test_the_annual_review_is_recorded_from_the_pack_page(web, app, projector, world, system):
+    amy, outcome = world["learners"]["amy"], world["amy"]["outcome"]
+    sign_in(web, "lead@example.org")
+    html = web.get(f"/learners/{amy}/annual-review").get_data(as_text=True)
+    assert "Record the annual review" in html and f'name="rec-{outcome}"' in html
+    form = {"csrf_token": token_of(html), "held_on": str(TODAY), "attendees": "", f"rec-{outcome}": "amend"}
+    bad = web.post(f"/learners/{amy}/annual-review", data=form)
+    assert bad.status_code == 422 and 'href="#ar-attendees"' in bad.get_data(as_text=True)
+    form["attendees"] = "Amy\nMum"
+    done = web.post(f"/learners/{amy}/annual-review", data=form)
+    assert done.status_code == 302 and "held=1" in done.headers["Location"]
+    projector.catch_up()
+    row = projector.reader().execute(
+        "SELECT r.kind, x.recommendation FROM reviews r JOIN recommendations x ON x.review_id=r.id "
+        "WHERE r.learner_id=?", [amy]).fetchone()
+    assert tuple(row) == ("annual", "amend")

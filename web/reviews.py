@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from rarpa import annual_review, history, queries
 from rarpa.access import NotFound
 from rarpa.domain import RuleBroken
-from rarpa.schemas import ReviewIn, SelfAssessmentIn
+from rarpa.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
 from web.auth import login_required
 from web.charts import self_symbol
 from web.pages import _messages
@@ -177,11 +177,39 @@ def _pack(learner_id):
         abort(404)
 
 
-@reviews.get("/learners/<learner_id>/annual-review")
+@reviews.route("/learners/<learner_id>/annual-review", methods=["GET", "POST"])
 @login_required
 def annual_review_page(learner_id):
     pack = _pack(learner_id)
-    return render_template("annual_review.html", pack=pack, lid=pack["learner"]["id"])
+    lid = pack["learner"]["id"]
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST" and not pack["as_at"]:
+        form = request.form
+        body = {
+            "held_on": form.get("held_on", ""),
+            "period_from": pack["from"],
+            "period_to": pack["to"],
+            "attendees": [a.strip() for a in form.get("attendees", "").splitlines() if a.strip()],
+            "learner_views": form.get("learner_views", ""),
+            "recommendations": [
+                {"outcome_id": o["id"], "recommendation": form.get(f"rec-{o['id']}", o["recommendation"]),
+                 "note": form.get(f"note-{o['id']}", "")}
+                for o in pack["outcomes"]
+            ],
+        }
+        try:
+            data = AnnualReviewIn().load(body)
+            for r in data["recommendations"]:
+                r["outcome_id"] = str(r["outcome_id"])
+            services().wait_for(services().app.hold_annual_review(g.actor, lid, **data))
+            return redirect(url_for("reviews.annual_review_page", learner_id=lid, held=1))
+        except ValidationError as e:
+            errors, status = _messages(e.messages), 422
+        except RuleBroken as e:
+            errors, status = {e.field: [e.message]}, e.status
+    return render_template("annual_review.html", pack=pack, lid=lid, errors=errors, form=request.form,
+                           today=datetime.now(timezone.utc).date().isoformat()), status
 
 
 @reviews.get("/learners/<learner_id>/annual-review.pdf")
