@@ -9,7 +9,6 @@ about the learner: plain words, their name, no jargon codes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
@@ -231,10 +230,6 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         "fingerprint": fingerprint,
         "dual_placement": len(learner["providers"]) > 1,
     }
-
-
-def attendees(raw: str) -> list[str]:
-    return json.loads(raw) if raw else []
 
 
 def pack(app, live: sqlite3.Connection, actor, learner_id: str, *, start: date | None = None,

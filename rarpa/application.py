@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from argon2 import PasswordHasher, profiles
@@ -425,6 +425,3 @@ class RecordApplication(Application):
         learner = self.learner(actor, learner_id)
         return list(self.events.get(learner.id))
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
