@@ -50,6 +50,23 @@ def default_period(conn: sqlite3.Connection, learner_id: str, to: date) -> tuple
     return start, to
 
 
+def parse_period(start: str | None, end: str | None, today: date) -> tuple[date | None, date | None]:
+    """The period asked for (YYYY-MM-DD strings); 'to' defaults to today when
+    only 'from' is given, and both missing means the default period."""
+    def one(name: str, value: str | None) -> date | None:
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PeriodError(name, "must be a date as YYYY-MM-DD") from None
+
+    first, last = one("from", start), one("to", end)
+    if first and not last:
+        last = today
+    return first, last
+
+
 def check_period(start: date, end: date) -> None:
     if start > end:
         raise PeriodError("from", "must be on or before 'to'")

@@ -14,23 +14,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import playwright.sync_api as playwright_api  # a missing install must fail loudly, never skip
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from rarpa.demo import demo_learner_id
 from rarpa.demo_content import LEARNERS
-
-import playwright.sync_api as playwright_api  # noqa: E402  (a missing install must fail, not skip)
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from tests.localhost import free_port, http_get
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -78,32 +75,13 @@ def _cli(args: list[str], env: dict[str, str], cwd: Path) -> str:
     return result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, token: str | None = None) -> tuple[int, dict, bytes]:
-    """(status, headers, body) of a GET to 127.0.0.1; HTTP errors are returned, not raised."""
-    assert url.startswith("http://127.0.0.1:"), url
-    request = urllib.request.Request(url)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser-store")
     env = _env(folder / "rarpa.sqlite3")
     _cli(["demo", "--learners", str(LEARNER_COUNT)], env, folder)
     token = _cli(["token", "create", TUTOR], env, folder).strip()
-    port = _free_port()
+    port = free_port()
     log = open(folder / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "rarpa.cli", "serve", "--port", str(port)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

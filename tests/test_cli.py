@@ -16,13 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -32,6 +29,7 @@ import pytest
 
 from rarpa.demo import demo_learner_id
 from rarpa.demo_content import LEARNERS
+from tests.localhost import free_port, http_get
 
 RARPA_SCRIPT = Path(sys.executable).parent / "rarpa"
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -125,23 +123,6 @@ def history_json(store: Store, learner_id: str, *extra: str) -> dict:
     return json.loads(result.stdout)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url: str, token: str | None = None):
-    """(status, headers, body) for a GET to 127.0.0.1; HTTP errors are returned, not raised."""
-    assert url.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(url)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
 
 
 # --- fixtures ----------------------------------------------------------------------------

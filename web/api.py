@@ -9,7 +9,7 @@ document is generated from the same schemas that validate requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, json, jsonify, request
@@ -349,25 +349,15 @@ def destination_sustained(learner_id, destination_id):
     return answer({"id": destination_id}, 201)
 
 
-def _date_arg(name: str):
-    value = request.args.get(name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Problem(400, f"{name} must be a date as YYYY-MM-DD.", {name: ["not a date as YYYY-MM-DD"]}) from None
-
-
 @route("/learners/<learner_id>/annual-review", summary="The annual-review pack as JSON",
        returns=S.AnnualReviewOut,
        query={"from": "YYYY-MM-DD; default: the last annual review, at most 12 months back",
               "to": "YYYY-MM-DD; default today", "as_at": "ISO date-time: the pack as the record stood then"})
 def annual_review_pack(learner_id):
-    start, end, as_at = _date_arg("from"), _date_arg("to"), _as_at(request.args.get("as_at"))
-    if start and not end:
-        end = (as_at or datetime.now(timezone.utc)).date()
+    as_at = _as_at(request.args.get("as_at"))
     try:
+        start, end = annual_review.parse_period(request.args.get("from"), request.args.get("to"),
+                                                (as_at or datetime.now(timezone.utc)).date())
         return answer(annual_review.pack(services().app, services().fresh(), g.actor, learner_id,
                                          start=start, end=end, as_at=as_at))
     except annual_review.PeriodError as e:

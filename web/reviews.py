@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
@@ -144,25 +144,8 @@ def _review_errors(errors: dict, targets: list[dict]) -> dict:
 
 
 # --- the annual-review pack ----------------------------------------------------------------------
-def _period_args():
-    def parse(name):
-        value = request.args.get(name)
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            abort(400)
-
-    start, end = parse("from"), parse("to")
-    if start and not end:
-        end = datetime.now(timezone.utc).date()
-    return start, end
-
-
 def _pack(learner_id):
     lid = _learner_id(learner_id)
-    start, end = _period_args()
     as_at = None
     if request.args.get("as_at"):
         try:
@@ -170,9 +153,11 @@ def _pack(learner_id):
         except ValueError as e:
             abort(400, f"as_at {e}")
     try:
+        start, end = annual_review.parse_period(request.args.get("from"), request.args.get("to"),
+                                                (as_at or datetime.now(timezone.utc)).date())
         return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end, as_at=as_at)
     except annual_review.PeriodError as e:
-        abort(400, e.message)
+        abort(400, f"{e.field}: {e.message}")
     except NotFound:
         abort(404)
 
