@@ -139,27 +139,27 @@ def _plus_days(iso: str, days: int) -> str:
     return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
+OBSERVATION_COLUMNS = ("id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, "
+                       "status, corrections, recorded_by")
+
+
+def _with_evidence(target: dict, observations: list[dict], recent: int) -> dict:
+    """A target with its ratings over time (for the chart) and latest evidence;
+    ``observations`` are the target's own, oldest first."""
+    target["points"] = [(o["observed_at"], o["rating"]) for o in observations if o["status"] == "active"]
+    target["recent"] = list(reversed(observations))[:recent]
+    return target
+
+
 def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> dict:
     """Targets grouped by PfA area and EHCP outcome, each with its ratings over
     time (for the chart) and its latest observations."""
     p = progress(conn, learner_id)
-    observations = _rows(
-        conn,
-        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, "
-        "status, corrections, recorded_by FROM observations WHERE learner_id=? "
-        "ORDER BY observed_at, seq",
-        [learner_id],
-    )
     by_target: dict[str, list[dict]] = {}
-    for o in observations:
+    for o in _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE learner_id=? "
+                         "ORDER BY observed_at, seq", [learner_id]):
         by_target.setdefault(o["target_id"], []).append(o)
-    targets = {}
-    for t in p["targets"]:
-        obs = by_target.get(t["id"], [])
-        live = [o for o in obs if o["status"] == "active"]
-        t["points"] = [(o["observed_at"], o["rating"]) for o in live]
-        t["recent"] = list(reversed(obs))[:recent]
-        targets[t["id"]] = t
+    targets = {t["id"]: _with_evidence(t, by_target.get(t["id"], []), recent) for t in p["targets"]}
     areas: dict[str, list[dict]] = {}
     shown = set()
     for o in p["outcomes"]:
@@ -167,6 +167,17 @@ def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> 
         shown.update(o["targets"])
         areas.setdefault(o["pfa_area"], []).append(o)
     return {"areas": areas, "targets": targets, "unlinked": [t for t in p["targets"] if t["id"] not in shown]}
+
+
+def target_card(conn: sqlite3.Connection, learner_id: str, target_id: str, recent: int = 3) -> dict | None:
+    """One target as on the learner page, reading only its own observations:
+    what recording and undo answer with, so they stay fast for long records."""
+    target = next((t for t in progress(conn, learner_id)["targets"] if t["id"] == target_id), None)
+    if target is None:
+        return None
+    observations = _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE target_id=? "
+                               "AND learner_id=? ORDER BY observed_at, seq", [target_id, learner_id])
+    return _with_evidence(target, observations, recent)
 
 
 def last_context(conn: sqlite3.Connection, user_id: str) -> str | None:

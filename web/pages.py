@@ -117,7 +117,7 @@ def record(learner_id):
     conn = s.wait_for(written)
     if not (request.headers.get("X-Outbox") or request.headers.get("HX-Request")):
         return redirect(url_for("pages.learner", learner_id=learner_id, recorded=written.result["id"]) + "#t-" + raw["target_id"])
-    target = queries.learner_page(conn, written.learner_id)["targets"][raw["target_id"]]
+    target = queries.target_card(conn, written.learner_id, raw["target_id"])
     obs = queries.observation(conn, written.learner_id, written.result["id"])
     html = render_template("_target_card.html", **_card_context(conn, written.learner_id, target, just=obs,
                                                                  repeat=not written.created))
@@ -154,7 +154,7 @@ def undo(learner_id, observation_id):
         return render_template("_problem.html", status=e.status, text=e.message, raw={}), e.status
     conn = s.wait_for(written)
     obs = queries.observation(conn, written.learner_id, observation_id)
-    target = queries.learner_page(conn, written.learner_id)["targets"][obs["target_id"]]
+    target = queries.target_card(conn, written.learner_id, obs["target_id"])
     return render_template("_target_card.html", **_card_context(conn, written.learner_id, target, undone=obs))
 
 
