@@ -189,6 +189,9 @@ class RecordApplication(Application):
     def user(self, email: str) -> User:
         return self._get(User, user_id(email), "user")
 
+    def user_by_id(self, uid: str) -> User:
+        return self._get(User, uid, "user")
+
     def set_password(self, actor: Actor, email: str, password: str, reason: str) -> Written:
         if not actor.may(access.ADMINISTER):
             raise Forbidden("only an administrator can reset passwords")
@@ -240,7 +243,7 @@ class RecordApplication(Application):
         if uid is None:
             return None
         try:
-            user = self._get(User, uid, "user")
+            user = self.user_by_id(uid)
         except (NotFound, Erased):
             return None
         return self.actor_for(user)

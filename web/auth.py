@@ -13,9 +13,8 @@ import os
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
-from rarpa.access import Actor
+from rarpa.access import Actor, NotFound
 from rarpa.application import Erased
-from rarpa.access import NotFound
 
 auth = Blueprint("auth", __name__)
 
@@ -41,9 +40,7 @@ def current_actor() -> Actor | None:
         return None
     app = current_app.extensions["rarpa"].app
     try:
-        from rarpa.domain import User
-
-        user = app._get(User, user_id, "user")
+        user = app.user_by_id(user_id)
     except (NotFound, Erased):
         session.clear()
         return None
