@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
 
 
 def free_port() -> int:
@@ -24,3 +33,59 @@ def http_get(url: str, token: str | None = None) -> tuple[int, dict, bytes]:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
+
+
+@dataclass
+class Served:
+    """A real `rarpa serve` process on 127.0.0.1 and where its output goes."""
+
+    proc: subprocess.Popen
+    base: str
+    log: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+
+def start_server(env: dict, cwd: Path, log: Path, wait_seconds: float = 30) -> Served:
+    """Start `rarpa serve` on a free port and return once /healthz answers;
+    fail the test with the server's output if it exits or never answers."""
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "rarpa.cli", "serve", "--host", "127.0.0.1",
+                                 "--port", str(port)], env=env, cwd=cwd, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    served = Served(proc, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if http_get(f"{served.base}/healthz")[0] == 200:
+                return served
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.05)
+    stop_server(proc)
+    pytest.fail(f"the server did not answer /healthz:\n{log.read_text()}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it does not stop within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def serving(env: dict, cwd: Path, log: Path) -> Iterator[Served]:
+    served = start_server(env, cwd, log)
+    try:
+        yield served
+    finally:
+        stop_server(served.proc)

@@ -8,6 +8,16 @@ from flask import Flask
 
 from rarpa.config import Settings
 
+# Every page: our own scripts and styles only (no inline script, style or event
+# handler, no eval), images also as data: URLs, no plugins, no <base>, forms post
+# only here, and no page may be framed. htmx is told not to inject its indicator
+# <style> nor evaluate code (the htmx-config meta in base.html).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
 
 def create_app(settings: Settings | None = None, services=None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
@@ -45,6 +55,8 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
         if response.mimetype == "text/html":
             # Pages hold personal data: never in a shared HTTP cache.
             response.headers.setdefault("Cache-Control", "private, no-store")
+            # Scripts and styles from our own files only: no inline code, no eval.
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
     @app.get("/healthz")

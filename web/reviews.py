@@ -16,6 +16,7 @@ from rarpa.domain import RuleBroken
 from rarpa.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
 from web.auth import login_required
 from web.charts import self_symbol
+from web.downloads import ascii_slug, content_disposition
 from web.pages import _messages
 
 reviews = Blueprint("reviews", __name__)
@@ -200,14 +201,16 @@ def annual_review_page(learner_id):
 @reviews.get("/learners/<learner_id>/annual-review.pdf")
 @login_required
 def annual_review_pdf(learner_id):
-    from weasyprint import HTML  # loaded on first use: it is large
+    from web.pdf import render_pdf  # loaded on first use: WeasyPrint is large
 
     pack = _pack(learner_id)
     html = render_template("annual_review_pdf.html", pack=pack, made=datetime.now(timezone.utc))
-    pdf = HTML(string=html, base_url=request.url_root).write_pdf()
-    name = f"annual-review-{pack['learner']['preferred_name'].lower()}-{pack['to']}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private, no-store"})
+    name = pack["learner"]["preferred_name"][:40]  # the date stays in the filename
+    disposition = content_disposition(
+        "inline", f"annual-review-{name}-{pack['to']}.pdf",
+        ascii_filename=f"annual-review-{ascii_slug(name, 'learner')}-{pack['to']}.pdf")
+    return Response(render_pdf(html), mimetype="application/pdf",
+                    headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})
 
 
 # --- the cohort, in counts only -------------------------------------------------------------------
@@ -238,4 +241,4 @@ def cohort_csv():
     for row in counts["rows"]:
         writer.writerow([row["measure"], row["group"], row["count"]])
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="cohort-{counts["scope"]}-{today}.csv"'})
+                    headers={"Content-Disposition": content_disposition("attachment", f"cohort-{counts['scope']}-{today}.csv")})
