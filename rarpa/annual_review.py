@@ -13,7 +13,7 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 from events.vocabulary import PFA_AREAS, RATINGS
-from rarpa import history, queries
+from rarpa import history, limits, queries
 
 EVIDENCE_PER_OUTCOME = 4
 MAX_DAYS = 366
@@ -57,9 +57,13 @@ def parse_period(start: str | None, end: str | None, today: date) -> tuple[date 
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise PeriodError(name, "must be a date as YYYY-MM-DD") from None
+        problem = limits.date_problem(day)  # so the period's own arithmetic cannot overflow
+        if problem:
+            raise PeriodError(name, problem)
+        return day
 
     first, last = one("from", start), one("to", end)
     if first and not last:

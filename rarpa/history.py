@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 import events
-from rarpa import queries
+from rarpa import limits, queries
 from rarpa.access import NotFound
 from rarpa.projections import ProgressProjection, create_schema
 
@@ -30,6 +30,9 @@ def parse_instant(value: str) -> datetime:
         raise ValueError("must be an ISO date-time, e.g. 2026-03-01T17:00:00Z") from None
     if moment.tzinfo is None:
         raise ValueError("needs a timezone offset, e.g. 2026-03-01T17:00:00Z")
+    problem = limits.instant_problem(moment)  # year 1 at +14:00 has no UTC: checked first
+    if problem:
+        raise ValueError(problem)
     return moment.astimezone(timezone.utc)
 
 

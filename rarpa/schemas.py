@@ -20,33 +20,86 @@ from events.vocabulary import (
     SELF_ASSESSMENT_ANSWERS,
     TARGET_CLOSED_AS,
 )
+from rarpa import limits
 
 SHORT = validate.Length(min=1, max=200)
 LONG = validate.Length(min=1, max=4000)
 NOTE = validate.Length(max=4000)
+PROVIDER_CODE = validate.Regexp(r"^[a-z0-9-]{2,40}\Z", error="a provider's short code, e.g. northfield")
+
+
+# --- fields for what comes in: only what the record can hold (rarpa/limits.py) -----------
+class _Storable:
+    """Refuses text that cannot be stored: lone surrogates, control characters
+    (and, on one line, tabs and line breaks)."""
+
+    multiline = True
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = limits.text_problem(text, multiline=self.multiline)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class Text(_Storable, fields.String):
+    """Free text (notes, reasons, views): tab and line breaks allowed."""
+
+
+class Line(_Storable, fields.String):
+    """One line of text (names, attendees, codes)."""
+
+    multiline = False
+
+
+class Email(_Storable, fields.Email):
+    multiline = False
+
+
+class Day(fields.Date):
+    """A date between 1900-01-01 and 2100-12-31."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        problem = limits.date_problem(day)
+        if problem:
+            raise ValidationError(problem)
+        return day
+
+
+class Instant(fields.AwareDateTime):
+    """A date-time with an offset, between 1900 and 2100 in UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        problem = limits.instant_problem(moment)
+        if problem:
+            raise ValidationError(problem)
+        return moment
 
 
 def choice(values, **kw):
-    return fields.String(validate=validate.OneOf(values), **kw)
+    return Line(validate=validate.OneOf(values), **kw)
 
 
 def words(max_len=4000, **kw):
-    return fields.String(validate=validate.Length(min=1, max=max_len), **kw)
+    field = Line if max_len <= 200 else Text
+    return field(validate=validate.Length(min=1, max=max_len), **kw)
 
 
 # --- input -------------------------------------------------------------------
 class LearnerIn(Schema):
     name = words(200, required=True)
-    preferred_name = fields.String(validate=validate.Length(max=100), load_default=None)
-    date_of_birth = fields.Date(required=True)
-    provider = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{2,40}$",
-                             error="a provider's short code, e.g. northfield"))
+    preferred_name = Line(validate=validate.Length(max=100), load_default=None)
+    date_of_birth = Day(required=True)
+    provider = Line(required=True, validate=PROVIDER_CODE)
 
 
 class OutcomeIn(Schema):
     text = words(required=True)
     pfa_area = choice(PFA_AREAS, required=True)
-    due = fields.Date(required=True)
+    due = Day(required=True)
 
 
 class OutcomeAmendIn(OutcomeIn):
@@ -63,8 +116,8 @@ class TargetIn(Schema):
     success_criteria = words(required=True)
     outcome_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1))
     baseline = choice(RATINGS, required=True)
-    baseline_note = fields.String(validate=NOTE, load_default="")
-    review_by = fields.Date(required=True)
+    baseline_note = Text(validate=NOTE, load_default="")
+    review_by = Day(required=True)
 
 
 class RevisionIn(Schema):
@@ -73,7 +126,7 @@ class RevisionIn(Schema):
     text = words(load_default=None)
     success_criteria = words(load_default=None)
     outcome_ids = fields.List(fields.UUID(), validate=validate.Length(min=1), load_default=None)
-    review_by = fields.Date(load_default=None)
+    review_by = Day(load_default=None)
 
 
 class ClosureIn(Schema):
@@ -87,8 +140,8 @@ class ObservationIn(Schema):
     rating = choice(RATINGS, required=True)
     prompt_level = choice(PROMPT_LEVELS, allow_none=True, load_default=None)
     context = choice(CONTEXTS, allow_none=True, load_default=None)
-    note = fields.String(validate=NOTE, load_default="")
-    observed_at = fields.AwareDateTime(
+    note = Text(validate=NOTE, load_default="")
+    observed_at = Instant(
         required=True, metadata={"description": "device time with offset; not in the future"}
     )
 
@@ -98,8 +151,8 @@ class CorrectionIn(Schema):
     rating = choice(RATINGS, load_default=None)
     prompt_level = choice(PROMPT_LEVELS, load_default=None)
     context = choice(CONTEXTS, load_default=None)
-    note = fields.String(validate=NOTE, load_default=None)
-    observed_at = fields.AwareDateTime(load_default=None)
+    note = Text(validate=NOTE, load_default=None)
+    observed_at = Instant(load_default=None)
 
     @validates_schema
     def something_changes(self, data, **_):
@@ -114,8 +167,8 @@ class WithdrawalIn(Schema):
 class SelfAssessmentIn(Schema):
     target_id = fields.UUID(required=True)
     answer = choice(SELF_ASSESSMENT_ANSWERS, required=True)
-    words = fields.String(validate=NOTE, load_default="")
-    assessed_at = fields.AwareDateTime(load_default=None)
+    words = Text(validate=NOTE, load_default="")
+    assessed_at = Instant(load_default=None)
 
 
 class DecisionIn(Schema):
@@ -123,15 +176,15 @@ class DecisionIn(Schema):
     decision = choice(REVIEW_DECISIONS, required=True)
     text = words(load_default=None)
     success_criteria = words(load_default=None)
-    review_by = fields.Date(load_default=None)
-    reason = fields.String(validate=NOTE, load_default=None)
+    review_by = Day(load_default=None)
+    reason = Text(validate=NOTE, load_default=None)
     closed_as = choice(TARGET_CLOSED_AS, load_default=None)
 
 
 class ReviewIn(Schema):
-    held_on = fields.Date(required=True)
+    held_on = Day(required=True)
     attendees = fields.List(words(200), required=True, validate=validate.Length(min=1))
-    learner_views = fields.String(validate=NOTE, load_default="")
+    learner_views = Text(validate=NOTE, load_default="")
     decisions = fields.List(fields.Nested(DecisionIn), load_default=list)
     new_targets = fields.List(fields.Nested(TargetIn), load_default=list)
 
@@ -140,49 +193,49 @@ class SummativeIn(Schema):
     target_id = fields.UUID(required=True)
     rating = choice(RATINGS, required=True)
     summary = words(required=True)
-    assessed_on = fields.Date(required=True)
+    assessed_on = Day(required=True)
 
 
 class UnplannedOutcomeIn(Schema):
     text = words(required=True)
-    recognised_on = fields.Date(required=True)
+    recognised_on = Day(required=True)
     pfa_area = choice(PFA_AREAS, load_default=None)
     context = choice(CONTEXTS, load_default=None)
 
 
 class NextStepIn(Schema):
     text = words(required=True)
-    agreed_on = fields.Date(required=True)
+    agreed_on = Day(required=True)
 
 
 class DestinationIn(Schema):
     kind = choice(DESTINATIONS, required=True)
-    detail = fields.String(validate=NOTE, load_default="")
-    starts_on = fields.Date(required=True)
+    detail = Text(validate=NOTE, load_default="")
+    starts_on = Day(required=True)
 
 
 class RecommendationIn(Schema):
     outcome_id = fields.UUID(required=True)
     recommendation = choice(RECOMMENDATIONS, required=True)
-    note = fields.String(validate=NOTE, load_default="")
+    note = Text(validate=NOTE, load_default="")
 
 
 class AnnualReviewIn(Schema):
-    held_on = fields.Date(required=True)
-    period_from = fields.Date(required=True)
-    period_to = fields.Date(required=True)
+    held_on = Day(required=True)
+    period_from = Day(required=True)
+    period_to = Day(required=True)
     attendees = fields.List(words(200), required=True, validate=validate.Length(min=1))
-    learner_views = fields.String(validate=NOTE, load_default="")
+    learner_views = Text(validate=NOTE, load_default="")
     recommendations = fields.List(fields.Nested(RecommendationIn), load_default=list)
 
 
 class SustainedIn(Schema):
-    confirmed_on = fields.Date(required=True)
-    note = fields.String(validate=NOTE, load_default="")
+    confirmed_on = Day(required=True)
+    note = Text(validate=NOTE, load_default="")
 
 
 class ProviderJoinIn(Schema):
-    provider = fields.String(required=True)
+    provider = Line(required=True, validate=validate.Length(min=1, max=100))
     lead = fields.Boolean(load_default=False)
     reason = words(required=True)
 
@@ -190,14 +243,14 @@ class ProviderJoinIn(Schema):
 class ConsentIn(Schema):
     consent = choice(CONSENTS, required=True)
     given = fields.Boolean(required=True)
-    reason = fields.String(validate=NOTE, load_default="")
+    reason = Text(validate=NOTE, load_default="")
 
 
 class UserIn(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
     role = choice(ROLES, required=True)
-    provider = fields.String(load_default=None)
-    display_name = fields.String(validate=validate.Length(max=100), load_default="")
+    provider = Line(load_default=None)
+    display_name = Line(validate=validate.Length(max=100), load_default="")
 
 
 # --- output (documented in OpenAPI) -------------------------------------------

@@ -199,3 +199,13 @@ def test_every_page_an_auditor_views_is_logged(web, world, app):
     actions = [entry["action"] for entry in app.vault.access_log(amy)]
     assert f"GET /learners/{amy}" in actions
     assert 'name="rating"' not in page(web, f"/learners/{amy}")[1]  # no record buttons for auditors
+
+
+def test_a_page_the_role_may_not_use_answers_with_a_page_not_json(web, world):
+    """An auditor opening the self-assessment form, a learner erased or out of
+    sight: the browser gets a readable page, never an API problem document."""
+    sign_in(web, "auditor@example.org")
+    response, text = page(web, f"/learners/{world['learners']['amy']}/self-assessment")
+    assert response.status_code == 403
+    assert response.mimetype == "text/html"
+    assert "Your role does not allow this." in text

@@ -8,6 +8,7 @@ document is generated from the same schemas that validate requests.
 
 from __future__ import annotations
 
+import json as std_json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -53,14 +54,51 @@ def services():
     return current_app.extensions["rarpa"]
 
 
+# No body of ours nests deeper than 4 (a review's new targets' outcome ids).
+MAX_DEPTH = 16
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _parse_body() -> Any:
+    """The body as strict JSON (RFC 8259): properly encoded (a UTF-8 encoded
+    surrogate is refused, not let through as a lone surrogate), no NaN or
+    Infinity, and not nested so deeply that the parser runs out of stack."""
+    raw = request.get_data(cache=True)
+    try:
+        return std_json.loads(raw.decode(std_json.detect_encoding(raw)), parse_constant=_not_json)
+    except RecursionError:
+        raise Problem(400, f"The body is nested too deeply (at most {MAX_DEPTH} levels).",
+                      {"body": ["is nested too deeply"]}) from None
+    except ValueError:  # includes UnicodeDecodeError and ints too long to read
+        raise Problem(400, "The body is not valid JSON.", {"body": ["is not valid JSON"]}) from None
+
+
+def _too_deep(data: dict) -> str | None:
+    """The top-level field under which the body nests deeper than MAX_DEPTH, or
+    None. Iterative, so no depth can exhaust the stack here."""
+    stack = [(value, 2, key) for key, value in data.items()]
+    while stack:
+        value, depth, field = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                return field
+            stack.extend((v, depth + 1, field) for v in (value.values() if isinstance(value, dict) else value))
+    return None
+
+
 def load(schema_cls) -> dict:
     if not request.is_json:
         raise Problem(415, "Send the body as JSON with Content-Type: application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise Problem(400, "The body is not valid JSON.")
+    data = _parse_body()
     if not isinstance(data, dict):
-        raise Problem(400, "The body must be a JSON object.")
+        raise Problem(400, "The body must be a JSON object.", {"body": ["must be a JSON object"]})
+    field = _too_deep(data)
+    if field is not None:
+        raise Problem(400, f"The body is nested too deeply under {field} (at most {MAX_DEPTH} levels).",
+                      {field: ["is nested too deeply"]})
     return schema_cls().load(data)
 
 
@@ -85,6 +123,15 @@ def authenticate():
                       headers={"WWW-Authenticate": 'Bearer realm="rarpa"'})
     actor = services().app.actor_for_token(token.strip())
     if actor is None:
+        from web.auth import client_address, signin
+
+        # Tokens are random and looked up by digest, so guessing is hopeless and
+        # cheap to refuse; still, an address sending many invalid ones is told to
+        # stop. A valid token is never refused, whatever its address did.
+        wait = signin().invalid_token_wait(client_address())
+        if wait:
+            raise Problem(429, f"Too many invalid tokens from this address. Try again in {wait} seconds.",
+                          headers={"Retry-After": str(wait)})
         raise Problem(401, "This token is not valid (unknown or revoked).",
                       headers={"WWW-Authenticate": 'Bearer realm="rarpa", error="invalid_token"'})
     g.actor = actor
@@ -93,7 +140,7 @@ def authenticate():
         services().app.vault.log_access(
             user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
             learner_id=(request.view_args or {}).get("learner_id"),
-            detail=request.query_string.decode()[:500],
+            detail=request.query_string.decode("utf-8", "replace")[:500],  # a client may send any bytes
         )
     return None
 

@@ -28,7 +28,9 @@ TITLES = {
     413: "Too large",
     415: "Send JSON",
     422: "Invalid input",
+    429: "Too many requests",
     500: "Something went wrong on our side",
+    503: "Busy: try again in a moment",
 }
 
 
@@ -86,27 +88,50 @@ def install(app: Flask) -> None:
         fields = ", ".join(sorted(errors))
         return problem_response(422, f"Please check: {fields}.", errors)
 
+    # The record's own refusals reach pages too (a view that lets them pass):
+    # a page gets a readable page, the API a problem document.
     @app.errorhandler(RuleBroken)
     def _rule(e: RuleBroken):
-        return problem_response(e.status, f"{e.field}: {e.message}", {e.field: [e.message]})
+        headers = {"Retry-After": "1"} if e.status == 503 else None
+        if not request.path.startswith("/api/"):
+            return _page(e.status, e.message, specific=True)
+        return problem_response(e.status, f"{e.field}: {e.message}", {e.field: [e.message]}, headers)
 
     @app.errorhandler(NotFound)
     def _not_found(e: NotFound):
+        if not request.path.startswith("/api/"):
+            return _page(404, None)
         return problem_response(404, f"No {e.args[0] if e.args else 'such thing'} that you can see here.")
 
     @app.errorhandler(Forbidden)
     def _forbidden(e: Forbidden):
+        if not request.path.startswith("/api/"):
+            return _page(403, None)
         return problem_response(403, str(e).capitalize() + ".")
 
     @app.errorhandler(Erased)
     def _erased(e: Erased):
+        if not request.path.startswith("/api/"):
+            return _page(410, "This learner's data was erased at their request.", specific=True)
         return problem_response(410, "This learner's data was erased at their request.")
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):
         if request.path.startswith("/api/"):
             return problem_response(e.code or 500, e.description or TITLES.get(e.code, "Error"))
-        return _page(e.code or 500, e.description)
+        return _page(e.code or 500, e.description, specific=_says_what_is_wrong(e))
+
+    @app.errorhandler(UnicodeDecodeError)
+    def _undecodable(e: UnicodeDecodeError):
+        # Werkzeug decodes the query string strictly when a view reads it; raw
+        # bytes that are not UTF-8 are the client's mistake. Anything else is ours.
+        try:
+            request.query_string.decode("utf-8")
+        except UnicodeDecodeError:
+            if request.path.startswith("/api/"):
+                return problem_response(400, "The query string is not UTF-8.", {"query": ["is not UTF-8"]})
+            return _page(400, "The address is not valid: its query is not UTF-8.", specific=True)
+        return _unexpected(e)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
@@ -123,10 +148,18 @@ PAGE_MESSAGES = {
 }
 
 
-def _page(status: int, description: str | None):
+def _says_what_is_wrong(e: HTTPException) -> bool:
+    """An abort(400, "to: must be ...") names what was wrong: show it. A CSRF
+    failure or a bare abort(400) gets the page's plain-words message instead."""
+    from flask_wtf.csrf import CSRFError
+
+    return bool(e.description) and e.description != type(e).description and not isinstance(e, CSRFError)
+
+
+def _page(status: int, description: str | None, *, specific: bool = False):
     from flask import render_template
 
-    message = PAGE_MESSAGES.get(status, description or "")
+    message = description if specific else PAGE_MESSAGES.get(status, description or "")
     if request.headers.get("X-Outbox") or request.headers.get("HX-Request"):
         return render_template("_problem.html", status=status, text=message, raw={}), status
     return render_template("error.html", title=TITLES.get(status, "Error"), message=message), status
