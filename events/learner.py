@@ -203,10 +203,22 @@ class AnnualReviewHeld(RecordEvent):
 
 class LearnerDataErased(RecordEvent):
     """Written in clear: the learner's key is destroyed, so the rest of the
-    stream can no longer be read, but this event must still be."""
+    stream can no longer be read, but this event must still be.
 
+    Version 2 carries ``summary``: the anonymous shape of the record (the
+    providers, each outcome's PfA area, each target's status and distance
+    travelled, each destination's kind and whether it was sustained; no
+    words, names or dates), so the cohort's counts stay as they were."""
+
+    class_version: ClassVar[int] = 2
     personal: ClassVar[bool] = False
     reason: str
+    summary: dict | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        # Erased before version 2: what the record counted cannot be known.
+        state["summary"] = None
 
 
 LEARNER_EVENTS = (

@@ -232,6 +232,7 @@ class AnnualReviewHeldSchema(EventSchema):
 
 class LearnerDataErasedSchema(EventSchema):
     reason = string(required=True)
+    summary = fields.Dict(allow_none=True, load_default=None)
 
 
 class ProviderRegisteredSchema(EventSchema):

@@ -9,8 +9,11 @@ of what they wrote, so a caller can wait for the read model to catch up.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -32,10 +35,13 @@ from rarpa.domain import (
     provider_id,
     user_id,
 )
-from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, StreamErased
+from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, SignedHead, StreamErased
 from rarpa.vault import Vault
 
-MAX_RETRIES = 30
+# A write that loses a race with another writer of the same learner is tried
+# again on the fresh state for this long before the caller is told to retry.
+RETRY_SECONDS = 20.0
+WRITE_LOCK_STRIPES = 256
 
 
 def password_hasher(profile: str) -> PasswordHasher:
@@ -68,6 +74,40 @@ def replay(aggregate, events):
     return aggregate
 
 
+class AggregateCache:
+    """Aggregates kept between requests, so a learner with years of evidence
+    is not replayed for every tap. An aggregate in the cache is never
+    changed: bringing it up to date works on a copy, which then takes its
+    place. So a thread may copy a cached aggregate without a lock while
+    another thread brings the same learner up to date."""
+
+    def __init__(self, maxsize: int = 500):
+        self.maxsize = maxsize
+        self._items: OrderedDict[uuid.UUID, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: uuid.UUID):
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: uuid.UUID, aggregate) -> None:
+        """Keep the newer of what is cached and this (writers may finish out of order)."""
+        with self._lock:
+            held = self._items.get(key)
+            if held is None or held.version < aggregate.version:
+                self._items[key] = aggregate
+                self._items.move_to_end(key)
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+
+    def evict(self, key: uuid.UUID) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
 class RecordApplication(Application):
     name = "rarpa"
     # A snapshot every 100 events keeps a learner with years of evidence fast to load.
@@ -84,11 +124,20 @@ class RecordApplication(Application):
                 "SQLITE_DBNAME": self.settings.db,
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "rarpa.store:ChainedSQLiteRecorder",
-                "AGGREGATE_CACHE_MAXSIZE": "500",
             }
         )
         assert isinstance(self.recorder, ChainedSQLiteRecorder)
         self.recorder.group_commit = self.settings.group_commit
+        self.recorder.attach_signer(self.vault.signing_key(), on_signed=self._remember_head)
+        # Our own cache rather than the library's, which brings a cached
+        # aggregate up to date in place while other threads may be copying it.
+        self.cache = AggregateCache(500)
+        # Writers of one learner in this process take turns (they would only
+        # clash); writers in other processes are met by retrying.
+        self._write_locks = [threading.Lock() for _ in range(WRITE_LOCK_STRIPES)]
+
+    def _remember_head(self, head: SignedHead) -> None:
+        self.vault.remember_head(head.position, head.log_hash, head.signature)
 
     def construct_mapper(self):
         mapper = self.factory.mapper(
@@ -103,22 +152,68 @@ class RecordApplication(Application):
 
     # --- loading ---------------------------------------------------------------
     def _get(self, cls, aggregate_id, what: str):
+        """A copy of the aggregate, up to date, that the caller may change."""
         try:
-            agg = self.repository.get(uuid.UUID(str(aggregate_id)), projector_func=replay)
+            key = uuid.UUID(str(aggregate_id))
+        except ValueError:
+            raise NotFound(what) from None
+        try:
+            agg = self._load(key)
         except StreamErased:
+            self.cache.evict(key)
             raise Erased(what) from None
-        except (AggregateNotFoundError, ValueError):  # ValueError: not a UUID
+        except AggregateNotFoundError:
             raise NotFound(what) from None
         if not isinstance(agg, cls):
             raise NotFound(what)
         return agg
 
+    def _load(self, key: uuid.UUID):
+        cached = self.cache.get(key)
+        if cached is None:
+            fresh = self.repository.get(key, projector_func=replay)
+        else:
+            new_events = list(self.events.get(key, gt=cached.version))
+            if not new_events:
+                return deepcopy(cached)
+            fresh = replay(deepcopy(cached), new_events)
+        self.cache.put(key, fresh)
+        return deepcopy(fresh)
+
+    def cached_aggregate(self, key: uuid.UUID):
+        """The object the cache holds (for tests and diagnostics; never change it)."""
+        return self.cache.get(key)
+
     def learner(self, actor: Actor, learner_id: str, action: str = access.READ) -> Learner:
-        learner = self._get(Learner, learner_id, "learner")
+        try:
+            learner = self._get(Learner, learner_id, "learner")
+        except Erased:
+            self._erased_in_sight(actor, learner_id, self._erased_providers(learner_id))
+            raise
         if learner.erased:
+            self.cache.evict(learner.id)
+            self._erased_in_sight(actor, learner_id, learner.providers)
             raise Erased("learner")
         access.require(actor, action, str(learner.id), learner.providers)
         return learner
+
+    @staticmethod
+    def _erased_in_sight(actor: Actor, learner_id: str, providers) -> None:
+        """Only those who could see the learner learn the record was erased
+        (410); to anyone else an erased learner looks like no learner (404)."""
+        if not access.can_see(actor, str(uuid.UUID(str(learner_id))), providers):
+            raise NotFound("learner")
+
+    def _erased_providers(self, learner_id: str) -> dict:
+        """The providers an erased learner attended, from the erasure event
+        (written in clear); empty for an erasure recorded before it said so."""
+        stored = self.recorder.select_events(uuid.UUID(str(learner_id)), desc=True, limit=1)
+        try:
+            event = self.mapper.to_domain_event(stored[0]) if stored else None
+        except StreamErased:
+            return {}
+        summary = getattr(event, "summary", None) or {}
+        return summary.get("providers", {})
 
     def exists(self, aggregate_id: uuid.UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
@@ -127,24 +222,43 @@ class RecordApplication(Application):
         recordings = self.save(*aggregates)
         return max((r.notification.id for r in recordings), default=None)
 
+    def _write_lock(self, learner_id: str) -> threading.Lock:
+        try:
+            key = uuid.UUID(str(learner_id)).int
+        except ValueError:
+            key = hash(str(learner_id))
+        return self._write_locks[key % WRITE_LOCK_STRIPES]
+
     def _change(
         self, actor: Actor, learner_id: str, action: str, command: Callable[[Learner, dict], Any]
     ) -> Written:
-        """Load, check, run the command, save; retry on a concurrent write."""
-        for attempt in range(MAX_RETRIES):
-            learner = self.learner(actor, learner_id, action)
-            stamp = actor.stamp(learner.lead_provider)
-            outcome = command(learner, stamp)
-            extra = outcome.pop("also_save", ()) if isinstance(outcome, dict) else ()
-            if not learner.pending_events:
-                return Written(outcome, None, created=False, learner_id=str(learner.id))
-            try:
-                return Written(outcome, self._save(learner, *extra), learner_id=str(learner.id))
-            except IntegrityError:
-                # Someone else wrote to this learner first: reload and try again,
-                # after a short random pause so clashing writers spread out.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        raise RuleBroken("id", "the record is busy; please try again", 409)
+        """Load, check, run the command, save. A save that lost a race with
+        another writer (another process: writers here take turns) is tried
+        again on the fresh state until it succeeds; only a rule of the record
+        can refuse it."""
+        with self._write_lock(learner_id):
+            deadline = time.monotonic() + RETRY_SECONDS
+            attempt = 0
+            while True:
+                learner = self.learner(actor, learner_id, action)
+                stamp = actor.stamp(learner.lead_provider)
+                outcome = command(learner, stamp)
+                extra = outcome.pop("also_save", ()) if isinstance(outcome, dict) else ()
+                if not learner.pending_events:
+                    # Nothing new, but the answer rests on what was just read:
+                    # a reader must wait for the read model to reach it.
+                    return Written(outcome, self.recorder.max_notification_id(), created=False,
+                                   learner_id=str(learner.id))
+                try:
+                    return Written(outcome, self._save(learner, *extra), learner_id=str(learner.id))
+                except IntegrityError:
+                    attempt += 1
+                    if time.monotonic() > deadline:
+                        raise RuleBroken("learner_id", "the record is busy; please try again in a moment",
+                                         503) from None
+                    # Someone else wrote to this learner first: reload and try
+                    # again, after a short random pause so clashing writers spread out.
+                    time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))
 
     # --- providers and people ---------------------------------------------------
     def register_provider(self, actor: Actor, slug: str, name: str) -> Written:
@@ -411,16 +525,31 @@ class RecordApplication(Application):
         return link.hex()[:16] if link else ""
 
     def erase_learner(self, actor: Actor, learner_id: str, reason: str) -> Written:
-        """Crypto-shredding: write the (clear) erasure event, then destroy the
-        learner's key. The events stay, chained and countable, but unreadable."""
+        """Crypto-shredding: write the (clear) erasure event, with the
+        anonymous shape of the record that stays countable, then destroy the
+        learner's key, in the vault file and its WAL. The events stay,
+        chained and countable, but unreadable. Running it again finishes an
+        erasure that was interrupted before the key was destroyed."""
         if actor.role != "system":
             raise Forbidden("erasure is done by the data controller at the command line")
-        learner = self.learner(actor, learner_id)
-        learner.erase(stamp=actor.stamp(learner.lead_provider), reason=reason)
-        position = self._save(learner)
+        try:
+            key = uuid.UUID(str(learner_id))
+        except ValueError:
+            raise NotFound("learner") from None
+        try:
+            learner = self._get(Learner, key, "learner")
+        except Erased:  # the key is already gone: make sure no copy is left
+            self.vault.destroy_key(str(key), reason)
+            return Written(str(key), None, created=False, learner_id=str(key))
+        position = None
+        if not learner.erased:
+            written = self._change(actor, str(key), access.READ,
+                                   lambda l, s: l.erase(stamp=s, reason=reason))
+            position = written.position
+        self.cache.evict(key)
         # Snapshots are sealed with the same key, so they become unreadable too.
-        self.vault.destroy_key(str(learner.id), reason)
-        return Written(str(learner.id), position)
+        self.vault.destroy_key(str(key), reason)
+        return Written(str(key), position, learner_id=str(key))
 
     # --- reading the history ----------------------------------------------------
     def learner_events(self, actor: Actor, learner_id: str) -> list:

@@ -231,11 +231,20 @@ def verify():
 @click.option("--reason", required=True, help="Why (e.g. the learner's erasure request and its date).")
 @click.confirmation_option(prompt="This cannot be undone. Erase this learner's personal data?")
 def erase(learner_id, reason):
-    """Erase a learner's personal data by destroying their key (crypto-shredding)."""
+    """Erase a learner's personal data by destroying their key (crypto-shredding).
+
+    The key is overwritten in the vault and its write-ahead log; the learner's
+    rows are purged from the read model and its free space and WAL cleared.
+    Backups taken before the erasure still hold the key: see the README."""
     app = _app()
     written = app.erase_learner(_actor(), learner_id, reason)
-    _projector(app).catch_up()
-    click.echo(f"erased {written.result}: events kept (chained, countable), content unreadable")
+    projector = _projector(app)
+    projector.catch_up()
+    projector.scrub()  # also when a running server applied the erasure first
+    if written.created:
+        click.echo(f"erased {written.result}: events kept (chained, countable), content unreadable")
+    else:
+        click.echo(f"{written.result} was already erased; its key and read-model rows are cleared from every file")
 
 
 @main.command()

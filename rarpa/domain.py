@@ -35,6 +35,7 @@ from events.vocabulary import (
     SELF_ASSESSMENT_ANSWERS,
     TARGET_CLOSED_AS,
 )
+from rarpa import limits
 
 # Names for the deterministic ids of providers and users (uuid5), so a slug or
 # an email finds its stream without an index.
@@ -89,21 +90,30 @@ def _need(value: Any, field: str, allowed: tuple[str, ...], *, optional=False) -
 def _need_text(value: str | None, field: str, what: str) -> str:
     if value is None or not str(value).strip():
         raise RuleBroken(field, f"{what} is required")
+    problem = limits.text_problem(str(value))  # e.g. a lone surrogate: it could not be sealed
+    if problem:
+        raise RuleBroken(field, problem)
     return str(value).strip()
 
 
 def _iso_date(value: date | str, field: str) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    try:
-        return date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise RuleBroken(field, "must be a date as YYYY-MM-DD") from None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            raise RuleBroken(field, "must be a date as YYYY-MM-DD") from None
+    problem = limits.date_problem(value)  # 1900..2100: date arithmetic on it cannot overflow
+    if problem:
+        raise RuleBroken(field, problem)
+    return value.isoformat()
 
 
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
         raise RuleBroken(field, "must include a timezone offset, e.g. 2026-11-23T10:15:00Z")
+    problem = limits.instant_problem(value)  # before converting: year 1 at +14:00 has no UTC
+    if problem:
+        raise RuleBroken(field, problem)
     return value.astimezone(timezone.utc)
 
 
@@ -642,12 +652,49 @@ class Learner(Aggregate):
         return review_id
 
     def erase(self, *, stamp: dict, reason: str) -> None:
-        """Marks the record erased; the service then destroys the stream's key."""
+        """Marks the record erased, keeping only its anonymous shape (so the
+        cohort's counts do not change); the service then destroys the key."""
         if self.erased:
             raise RuleBroken("learner_id", "this learner's data was already erased", 409)
         self.trigger_event(
-            ev.LearnerDataErased, reason=_need_text(reason, "reason", "A reason for erasure"), **stamp
+            ev.LearnerDataErased,
+            reason=_need_text(reason, "reason", "A reason for erasure"),
+            summary=self.anonymous_shape(),
+            **stamp,
         )
+
+    def anonymous_shape(self) -> dict:
+        """What stays countable after erasure, and nothing that says who:
+        providers, each outcome's PfA area, each target's status and distance
+        travelled (by the same rule as the read model: the live observation
+        observed last, ties to the one recorded last), and each destination's
+        kind and whether it was sustained. No words, names, ids or dates."""
+        latest: dict[str, tuple[tuple[str, int], str]] = {}
+        for order, entry in enumerate(self.observations.values()):
+            observation = dict(zip(OBS_FIELDS, entry))
+            if observation["withdrawn"]:
+                continue
+            when = (observation["observed_at"], order)
+            held = latest.get(observation["target_id"])
+            if held is None or when > held[0]:
+                latest[observation["target_id"]] = (when, observation["rating"])
+        outcome_index = {oid: i for i, oid in enumerate(self.outcomes)}
+        targets = []
+        for target_id, target in self.targets.items():
+            rating = latest[target_id][1] if target_id in latest else None
+            distance = (RATINGS.index(rating) - RATINGS.index(target["baseline"])
+                        if rating and target["baseline"] else 0)
+            targets.append({
+                "status": target["status"], "closed_as": target["closed_as"], "distance": distance,
+                "outcomes": sorted(outcome_index[o] for o in target["outcome_ids"] if o in outcome_index),
+            })
+        return {
+            "providers": dict(self.providers),
+            "outcomes": [{"pfa_area": o["pfa_area"]} for o in self.outcomes.values()],
+            "targets": targets,
+            "destinations": [{"kind": d["kind"], "sustained": d["sustained_on"] is not None}
+                             for d in self.destinations.values()],
+        }
 
     def observation(self, observation_id: str) -> dict | None:
         entry = self.observations.get(observation_id)
@@ -815,7 +862,12 @@ class Learner(Aggregate):
 
     @when.register
     def _(self, e: ev.LearnerDataErased) -> None:
+        # Nothing personal stays in memory either (the cache may hold this).
         self.erased = True
+        self.name = self.preferred_name = "(erased)"
+        self.date_of_birth = None
+        for held in (self.consents, self.outcomes, self.aims, self.targets, self.observations, self.destinations):
+            held.clear()
 
     @when.register
     def _(self, e: ev.DestinationRecorded) -> None:

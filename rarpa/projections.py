@@ -22,6 +22,7 @@ import sqlite_utils
 from events import learner as ev
 from events import staff as st
 from events.vocabulary import RATINGS
+from rarpa import scrub
 from rarpa.domain import follow_up_date
 from rarpa.store import StreamErased
 
@@ -132,6 +133,8 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     # The read model can always be rebuilt from the events: no need to fsync each batch.
     conn.execute("PRAGMA synchronous=NORMAL")
+    # It holds names and notes: what is deleted is overwritten (see rarpa.scrub).
+    scrub.secure(conn)
     return conn
 
 
@@ -155,6 +158,9 @@ class ProgressProjection:
         # New observations are inserted in bulk (the hot path of a rebuild);
         # anything that reads or changes observations writes them out first.
         self.new_observations: list[dict] = []
+        # Set when a learner was erased: the file's free space and WAL must
+        # then be cleared once the batch is committed.
+        self.erased = False
 
     def _write_observations(self) -> None:
         if self.new_observations:
@@ -222,10 +228,36 @@ class ProgressProjection:
         lid = str(e.originator_id)
         for table in LEARNER_TABLES:
             self.x(f"DELETE FROM {table} WHERE learner_id=?", [lid])
-        # The same row whether built live or replayed after the key is gone
-        # (a replay cannot read the enrolment any more).
+        # The same rows whether built live or replayed after the key is gone
+        # (a replay cannot read anything before this event any more).
         self.x("DELETE FROM learners WHERE id=?", [lid])
-        self.db["learners"].insert({"id": lid, "name": "(erased)", "preferred_name": "(erased)", "status": "erased"})
+        shape = e.summary or {}
+        providers = shape.get("providers", {})
+        lead = next((p for p, is_lead in providers.items() if is_lead), None)
+        self.db["learners"].insert({"id": lid, "name": "(erased)", "preferred_name": "(erased)", "status": "erased",
+                                    "lead_provider": lead})
+        self._anonymous_rows(lid, shape)
+        self.erased = True
+
+    def _anonymous_rows(self, lid: str, shape: dict) -> None:
+        """What an erased learner still counts for: rows with no words, no
+        dates and made-up ids, so the cohort's counts do not change."""
+        for provider, lead in shape.get("providers", {}).items():
+            self.db["learner_providers"].insert({"learner_id": lid, "provider": provider, "lead": int(lead)})
+        outcome_ids = [f"{lid}:outcome:{i}" for i in range(len(shape.get("outcomes", [])))]
+        for oid, outcome in zip(outcome_ids, shape.get("outcomes", [])):
+            self.db["outcomes"].insert({"id": oid, "learner_id": lid, "pfa_area": outcome["pfa_area"],
+                                        "targets": 0, "distance": 0.0})
+        for i, target in enumerate(shape.get("targets", [])):
+            tid = f"{lid}:target:{i}"
+            self.db["targets"].insert({"id": tid, "learner_id": lid, "status": target["status"],
+                                       "closed_as": target["closed_as"], "distance": target["distance"],
+                                       "observations": 0, "revisions": 0})
+            self._link(tid, lid, [outcome_ids[k] for k in target["outcomes"] if k < len(outcome_ids)])
+        for i, destination in enumerate(shape.get("destinations", [])):
+            self.db["destinations"].insert({"id": f"{lid}:destination:{i}", "learner_id": lid,
+                                            "kind": destination["kind"],
+                                            "sustained_on": "(erased)" if destination["sustained"] else None})
 
     # --- outcomes and targets ---------------------------------------------------
     @apply.register
@@ -479,6 +511,7 @@ class Projector:
         self.app = app
         self._lock = threading.Lock()
         self._conn = connect(path)
+        scrub.mark_new_file(self._conn)
         self.db = sqlite_utils.Database(self._conn)
         create_schema(self.db)
         self._local = threading.local()
@@ -536,8 +569,24 @@ class Projector:
                     raise
                 if on_batch and count:
                     on_batch(count)
+                if projection.erased:
+                    self._scrub(projection)
                 if count < BATCH:
                     return self.position()
+
+    def _scrub(self, projection: ProgressProjection) -> None:
+        """After an erasure is committed: nothing of the learner may stay in
+        the file's free space or its WAL."""
+        projection.erased = False
+        if not scrub.scrub(self._conn):
+            raise RuntimeError("the read model's write-ahead log could not be cleared after an erasure: "
+                               "another process kept it busy; run `rarpa erase` again to finish")
+
+    def scrub(self) -> None:
+        """Clear the read model's free space and WAL now (erasure's last step)."""
+        with self._lock:
+            projection = ProgressProjection(self.db)
+            self._scrub(projection)
 
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Drop every row and replay from the first event, in one transaction:
@@ -559,6 +608,8 @@ class Projector:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            # Every row was deleted and written again: clear what was deleted.
+            self._scrub(projection)
             return self.position()
 
     def dump(self) -> dict[str, list[tuple]]:

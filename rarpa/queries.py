@@ -213,13 +213,18 @@ DISTANCE_BANDS = (
 def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
     """Counts only, never names: the anonymous tracking a SEND lead reports on
     (reviews due, who has not been seen, targets by status, outcomes by PfA area
-    and distance travelled). A SEND lead sees their provider; an auditor all."""
+    and distance travelled). A SEND lead sees their provider; an auditor all.
+    A learner whose data was erased still counts (their record's anonymous
+    shape is kept) in learners, targets, outcomes and destinations; reviews
+    due and "not observed" are about learners still on a programme."""
+    counted = "l.status IN ('active', 'erased')"
     if actor.role == "send_lead":
         scope, where, args = actor.provider, (
-            "l.status='active' AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider=?)"), [actor.provider]
+            f"{counted} AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider=?)"), [actor.provider]
     else:
-        scope, where, args = "all", "l.status='active'", []
+        scope, where, args = "all", counted, []
     ids = f"SELECT l.id FROM learners l WHERE {where}"
+    active = f"SELECT l.id FROM learners l WHERE {where} AND l.status='active'"
     today_iso = today.isoformat()
     rows: list[dict] = []
 
@@ -227,12 +232,12 @@ def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
         rows.append({"measure": measure, "group": group, "count": conn.execute(sql, [*args, *extra]).fetchone()[0]})
 
     add("learners", "all", f"SELECT COUNT(*) FROM ({ids})")
-    add("annual review", "overdue", f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND annual_review_due < ?", [today_iso])
+    add("annual review", "overdue", f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND annual_review_due < ?", [today_iso])
     add("annual review", "due in the next 30 days",
-        f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND annual_review_due >= ? AND annual_review_due <= ?",
+        f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND annual_review_due >= ? AND annual_review_due <= ?",
         [today_iso, _plus_days(today_iso, 30)])
     add("not observed in the last two weeks", "learners",
-        f"SELECT COUNT(*) FROM learners WHERE id IN ({ids}) AND (last_observed_at IS NULL OR last_observed_at < ?)",
+        f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND (last_observed_at IS NULL OR last_observed_at < ?)",
         [_plus_days(today_iso, -14)])
     for (status,) in conn.execute(
         f"SELECT DISTINCT CASE WHEN status='open' THEN 'open' ELSE 'closed: ' || REPLACE(closed_as, '_', ' ') END "

@@ -1,7 +1,9 @@
 """Adapters that shape how events are stored, plugged into the eventsourcing
 library: a mapper that encrypts each stream with its own key, and an SQLite
-recorder that chains every event's hash to the one before it in its stream and
-commits concurrent writers together (group commit)."""
+recorder that chains every event's hash to the one before it in its stream
+and to the one recorded before it in the whole store, signs the store's head
+in the same transaction, and commits concurrent writers together (group
+commit)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import hashlib
 import os
 import sqlite3
 import threading
-from dataclasses import replace
-from typing import Any, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Iterator, Sequence
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import (
     IntegrityError,
@@ -54,6 +58,8 @@ class PerStreamCipherMapper(Mapper):
         if not getattr(type(domain_event), "personal", True):
             return replace(stored, state=CLEAR + stored.state)
         key = self.vault.key_for(str(stored.originator_id), create=True)
+        if key is None:  # the stream was erased: nothing more is written in it
+            raise StreamErased(str(stored.originator_id))
         nonce = os.urandom(12)
         aad = self._aad(stored.originator_id, stored.originator_version, stored.topic)
         sealed = AESGCM(key).encrypt(nonce, stored.state, aad)
@@ -91,12 +97,37 @@ def link_hash(prev: bytes, originator_id: str, version: int, topic: str, state: 
     return h.digest()
 
 
+def log_link(prev_log: bytes, chain_hash: bytes) -> bytes:
+    """One link of the store-wide chain, over every event in recorded order:
+    removing an event that ends its own stream still breaks this chain at
+    the next event recorded anywhere in the store."""
+    return hashlib.sha256(b"rarpa-log\x1f" + prev_log + chain_hash).digest()
+
+
+def head_message(position: int, log_hash: bytes) -> bytes:
+    """What the application signs: the store's last position and its log link."""
+    return f"rarpa-store-head/1\x1f{position}\x1f".encode() + log_hash
+
+
 def _sql_link_hash(prev, originator_id, version, topic, state):
     if prev is None:
         if version != 1:
             return None  # NOT NULL fails: the previous event is missing
         prev = GENESIS
     return link_hash(bytes(prev), originator_id, version, topic, bytes(state))
+
+
+def _sql_log_link(prev_log, chain_hash):
+    if chain_hash is None:
+        return None
+    return log_link(bytes(prev_log) if prev_log is not None else GENESIS, bytes(chain_hash))
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    position: int
+    log_hash: bytes
+    signature: bytes
 
 
 class _Pending:
@@ -110,10 +141,15 @@ class _Pending:
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
-    """Stored events with a ``chain_hash`` column. The hash is computed inside
-    the INSERT itself (an SQL function reading the previous link), so the first
-    statement of a write takes the write lock and no other writer can slip
-    between reading the previous link and writing the next."""
+    """Stored events with two hashes: ``chain_hash`` links each event to the
+    one before it in its stream, ``log_hash`` links it to the one recorded
+    before it in the whole store. Both are computed inside the INSERT itself
+    (SQL functions reading the previous links), so the first statement of a
+    write takes the write lock and no other writer can slip between reading
+    a link and writing the next. Every transaction ends by signing the new
+    head (last position and its log link) with the vault's Ed25519 key, so
+    only the application can extend the record: an event appended or
+    removed at the end by anyone else no longer matches a signed head."""
 
     group_commit = True
 
@@ -121,14 +157,18 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
         t = self.events_table_name
         self.insert_events_statement = (
-            f"INSERT INTO {t} (originator_id, originator_version, topic, state, chain_hash) "
-            f"SELECT ?1, ?2, ?3, ?4, rarpa_link("
+            f"WITH new(link) AS (SELECT rarpa_link("
             f"(SELECT chain_hash FROM {t} WHERE originator_id=?1 AND originator_version=?2-1),"
-            f" ?1, ?2, ?3, ?4)"
+            f" ?1, ?2, ?3, ?4)) "
+            f"INSERT INTO {t} (originator_id, originator_version, topic, state, chain_hash, log_hash) "
+            f"SELECT ?1, ?2, ?3, ?4, link, "
+            f"rarpa_log((SELECT log_hash FROM {t} ORDER BY rowid DESC LIMIT 1), link) FROM new"
         )
         self._cv = threading.Condition()
         self._queue: list[_Pending] = []
         self._leading = False
+        self.signing_key: Ed25519PrivateKey | None = None  # set by attach_signer
+        self.on_signed: Any = None  # called with each SignedHead after its commit
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -138,8 +178,54 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             "topic TEXT, "
             "state BLOB, "
             "chain_hash BLOB NOT NULL, "
-            "PRIMARY KEY (originator_id, originator_version))"
+            "log_hash BLOB, "
+            "PRIMARY KEY (originator_id, originator_version))",
+            "CREATE TABLE IF NOT EXISTS store_head ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), "
+            "position INTEGER NOT NULL, "
+            "log_hash BLOB NOT NULL, "
+            "signature BLOB NOT NULL, "
+            "signed_at TEXT NOT NULL)",
         ]
+
+    def attach_signer(self, key: Ed25519PrivateKey, on_signed=None) -> None:
+        """Give the recorder the application's signing key. A store written
+        before the store-wide chain existed gets it now, once: its old events
+        are linked in recorded order and the head signed. (What happened to
+        such a store before this upgrade is vouched for by the stream chains
+        alone.)"""
+        self.signing_key = key
+        self.on_signed = on_signed
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"PRAGMA table_info({self.events_table_name})")
+            columns = {row[1] for row in c.fetchall()}
+        if "log_hash" not in columns:
+            self._upgrade_to_store_chain()
+
+    def _upgrade_to_store_chain(self) -> None:
+        t = self.events_table_name
+        head = None
+        with self.datastore.transaction(commit=True) as c:
+            try:  # the first statement takes the write lock
+                c.execute(f"ALTER TABLE {t} ADD COLUMN log_hash BLOB")
+            except Exception as e:  # another process upgraded it first
+                if "duplicate column" in str(e):
+                    return
+                raise
+            c.execute(f"SELECT rowid, chain_hash FROM {t} ORDER BY rowid")
+            prev, links = GENESIS, []
+            for rowid, chain_hash in c.fetchall():
+                prev = log_link(prev, bytes(chain_hash))
+                links.append((prev, rowid))
+            c.executemany(f"UPDATE {t} SET log_hash=? WHERE rowid=?", links)
+            head = self._sign_head(c)
+        self._announce(head)
+
+    def signed_head(self) -> SignedHead | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT position, log_hash, signature FROM store_head WHERE id=1")
+            row = c.fetchone()
+        return SignedHead(row[0], bytes(row[1]), bytes(row[2])) if row else None
 
     def link_of(self, originator_id: UUID, version: int) -> bytes | None:
         """The chain hash stored for one event (the head, for a fingerprint)."""
@@ -156,9 +242,11 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def _prepare(c: SQLiteCursor) -> None:
         # Registered on every write: the pool may hand out a new connection, and
         # registering costs a microsecond or two.
-        c.sqlite_cursor.connection.create_function("rarpa_link", 5, _sql_link_hash, deterministic=True)
+        conn = c.sqlite_cursor.connection
+        conn.create_function("rarpa_link", 5, _sql_link_hash, deterministic=True)
+        conn.create_function("rarpa_log", 2, _sql_log_link, deterministic=True)
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any):
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         self._prepare(c)
         ids = []
         for s in stored_events:
@@ -167,9 +255,41 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             ids.append(c.lastrowid)
         return ids
 
+    def _sign_head(self, c: SQLiteCursor) -> SignedHead | None:
+        """Sign the store's new head, inside the transaction that made it."""
+        if self.signing_key is None:
+            raise RuntimeError("the recorder has no signing key: open the store through RecordApplication")
+        c.execute(f"SELECT rowid, log_hash FROM {self.events_table_name} ORDER BY rowid DESC LIMIT 1")
+        row = c.fetchone()
+        if row is None:
+            return None
+        position, log = row[0], bytes(row[1])
+        head = SignedHead(position, log, self.signing_key.sign(head_message(position, log)))
+        c.execute(
+            "INSERT INTO store_head (id, position, log_hash, signature, signed_at) VALUES (1, ?, ?, ?, "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT(id) DO UPDATE SET position=excluded.position, "
+            "log_hash=excluded.log_hash, signature=excluded.signature, signed_at=excluded.signed_at",
+            (head.position, head.log_hash, head.signature),
+        )
+        return head
+
+    def _announce(self, head: SignedHead | None) -> None:
+        if head is not None and self.on_signed is not None:
+            self.on_signed(head)
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any):
+        # Any other path into the library's transaction signs its head too.
+        ids = self._insert_rows(c, stored_events)
+        self._sign_head(c)
+        return ids
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
         if not self.group_commit or kwargs.get("tracking") is not None:
-            return super().insert_events(stored_events, **kwargs)
+            with self.datastore.transaction(commit=True) as c:
+                ids = self._insert_rows(c, stored_events)
+                head = self._sign_head(c)
+            self._announce(head)
+            return ids
         # Leader/follower group commit: whoever finds no commit under way takes
         # everything queued and writes it in one transaction (one fsync); the
         # others wait for their result.
@@ -197,7 +317,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def _commit_batch(self, batch: list[_Pending]) -> None:
         try:
             with self.datastore.transaction(commit=True) as c:
-                results = [self._insert_events(c, p.events) for p in batch]
+                results = [self._insert_rows(c, p.events) for p in batch]
+                head = self._sign_head(c)
         except IntegrityError:
             if len(batch) == 1:
                 batch[0].error = IntegrityError("conflict")
@@ -207,7 +328,9 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             for p in batch:
                 try:
                     with self.datastore.transaction(commit=True) as c:
-                        p.ids = self._insert_events(c, p.events)
+                        p.ids = self._insert_rows(c, p.events)
+                        head = self._sign_head(c)
+                    self._announce(head)
                 except Exception as e:
                     p.error = e
                 p.done = True
@@ -216,34 +339,59 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             for p in batch:
                 p.error, p.done = e, True
             return
+        self._announce(head)
         for p, ids in zip(batch, results):
             p.ids, p.done = ids, True
 
 
-def walk_chains(db_path: str):
-    """Yield every stored event in stream order with its recomputed link:
-    (originator_id, version, rowid, ok, reason)."""
+@contextmanager
+def snapshot_of(db_path: str) -> Iterator[sqlite3.Connection]:
+    """A read-only connection holding one read transaction: every query sees
+    the store as it was at one instant, even while the app goes on writing."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = conn.execute(
-            "SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB), "
-            "CAST(chain_hash AS BLOB) "
-            "FROM stored_events ORDER BY originator_id, originator_version"
-        )
-        current, prev, expected_version = None, GENESIS, 1
-        for rowid, oid, version, topic, state, stored_hash in rows:
-            if oid != current:
-                current, prev, expected_version = oid, GENESIS, 1
-            if version != expected_version:
-                yield oid, version, rowid, False, f"event {expected_version} of the stream is missing"
-                prev, expected_version = stored_hash, version + 1
-                continue
-            computed = link_hash(prev, oid, version, topic, bytes(state))
-            if stored_hash is None or bytes(stored_hash) != computed:
-                yield oid, version, rowid, False, "its hash does not match its contents and the link before it"
-            else:
-                yield oid, version, rowid, True, ""
-            # Go on from the stored link, so only the altered events are named.
-            prev, expected_version = bytes(stored_hash) if stored_hash else computed, version + 1
+        conn.execute("BEGIN")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # start the snapshot now
+        yield conn
     finally:
         conn.close()
+
+
+def walk_chains(conn: sqlite3.Connection):
+    """Yield every stored event in stream order with its recomputed link:
+    (originator_id, version, rowid, ok, reason)."""
+    rows = conn.execute(
+        "SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB), "
+        "CAST(chain_hash AS BLOB) "
+        "FROM stored_events ORDER BY originator_id, originator_version"
+    )
+    current, prev, expected_version = None, GENESIS, 1
+    for rowid, oid, version, topic, state, stored_hash in rows:
+        if oid != current:
+            current, prev, expected_version = oid, GENESIS, 1
+        if version != expected_version:
+            yield oid, version, rowid, False, f"event {expected_version} of the stream is missing"
+            prev, expected_version = stored_hash, version + 1
+            continue
+        computed = link_hash(prev, oid, version, topic, bytes(state))
+        if stored_hash is None or bytes(stored_hash) != computed:
+            yield oid, version, rowid, False, "its hash does not match its contents and the link before it"
+        else:
+            yield oid, version, rowid, True, ""
+        # Go on from the stored link, so only the altered events are named.
+        prev, expected_version = bytes(stored_hash) if stored_hash else computed, version + 1
+
+
+def walk_log(conn: sqlite3.Connection):
+    """Yield (rowid, originator_id, version, ok) for every event in recorded
+    order, checking each one's link in the store-wide chain."""
+    rows = conn.execute(
+        "SELECT rowid, originator_id, originator_version, CAST(chain_hash AS BLOB), CAST(log_hash AS BLOB) "
+        "FROM stored_events ORDER BY rowid"
+    )
+    prev = GENESIS
+    for rowid, oid, version, chain_hash, stored_log in rows:
+        ok = stored_log is not None and chain_hash is not None and bytes(stored_log) == log_link(prev, bytes(chain_hash))
+        yield rowid, oid, version, ok, (bytes(stored_log) if stored_log is not None else None)
+        # Go on from the stored link, so one removal is named once.
+        prev = bytes(stored_log) if stored_log is not None else prev

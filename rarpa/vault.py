@@ -3,10 +3,14 @@
 - a data key per stream (learner, user): destroying a learner's key erases what
   their events say, while the shape of the history stays countable;
 - hashes of API tokens (the tokens themselves are shown once and never stored);
-- the access log of every view an auditor makes.
+- the access log of every view an auditor makes;
+- the key that signs the event store's head, and the last head it signed
+  (so a store rolled back behind its vault is noticed).
 
 It is a small SQLite file of its own, committed durably on every write: a key
-must be on disk before any event encrypted with it is.
+must be on disk before any event encrypted with it is. Deleted bytes are
+overwritten (see ``rarpa.scrub``): a destroyed key is gone from the file and
+its WAL, not just unlinked.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ import secrets
 import sqlite3
 import threading
 from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from rarpa import scrub
 
 
 def _now() -> str:
@@ -31,6 +39,11 @@ class Vault:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
+        scrub.secure(self._conn)
+        scrub.mark_new_file(self._conn)
+        # Keys are cached in memory; another process (say `rarpa erase`) may
+        # destroy one, and data_version tells us the file changed under us.
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         self._conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS stream_keys (
@@ -51,6 +64,16 @@ class Vault:
                 name TEXT PRIMARY KEY,
                 value BLOB NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS key_epoch (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                epoch INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS store_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                position INTEGER NOT NULL,
+                log_hash BLOB NOT NULL,
+                signature BLOB NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS access_log (
                 id INTEGER PRIMARY KEY,
                 at TEXT NOT NULL,
@@ -62,14 +85,46 @@ class Vault:
             );
             """
         )
+        # A vault written before secure_delete, holding destroyed keys, may
+        # still have their bytes in free space: rewrite it once.
+        if not scrub.is_clean(self._conn):
+            if self._conn.execute("SELECT 1 FROM stream_keys WHERE key IS NULL LIMIT 1").fetchone():
+                scrub.scrub(self._conn)
+            else:
+                scrub.mark_clean(self._conn, "no key destroyed before secure_delete")
+        self._key_epoch = self._epoch()
+        # The signed head is only a hint (the store itself holds the real
+        # one, in the same transaction as the events): no fsync for it.
+        self._head_conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._head_conn.execute("PRAGMA synchronous=NORMAL")
+        self._head_lock = threading.Lock()
+
+    def _fresh_keys(self) -> None:
+        """Forget cached keys when a key was destroyed through another
+        connection (another process, say `rarpa erase`). data_version is a
+        cheap way to learn that the file changed at all; the epoch, counted up
+        by every destruction, says whether it was a key."""
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        self._data_version = version
+        epoch = self._epoch()
+        if epoch != self._key_epoch:
+            self._key_epoch = epoch
+            self._keys.clear()
+
+    def _epoch(self) -> int:
+        row = self._conn.execute("SELECT epoch FROM key_epoch WHERE id=1").fetchone()
+        return row[0] if row else 0
 
     # --- stream keys ------------------------------------------------------------
     def key_for(self, stream_id: str, *, create: bool) -> bytes | None:
         """The stream's key; None if it was destroyed (or never made and not asked to)."""
-        key = self._keys.get(stream_id)
-        if key is not None:
-            return key
         with self._lock:
+            self._fresh_keys()
+            key = self._keys.get(stream_id)
+            if key is not None:
+                return key
             if create:
                 # INSERT OR IGNORE: another process may have made it first.
                 self._conn.execute(
@@ -79,19 +134,35 @@ class Vault:
             row = self._conn.execute(
                 "SELECT key FROM stream_keys WHERE stream_id=?", (stream_id,)
             ).fetchone()
-        if row is None or row[0] is None:
-            return None
-        self._keys[stream_id] = row[0]
-        return row[0]
+            if row is None or row[0] is None:
+                return None
+            self._keys[stream_id] = row[0]
+            return row[0]
 
     def destroy_key(self, stream_id: str, reason: str) -> bool:
+        """Overwrite the stream's key with nothing, in the file and its WAL.
+        Returns whether a key was there to destroy; raises if the WAL could not
+        be cleared (another process kept reading), since the key would then
+        still be on disk."""
         with self._lock:
-            cur = self._conn.execute(
-                "UPDATE stream_keys SET key=NULL, destroyed_at=?, destroyed_reason=? "
-                "WHERE stream_id=? AND key IS NOT NULL",
-                (_now(), reason, stream_id),
-            )
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.execute(
+                    "UPDATE stream_keys SET key=NULL, destroyed_at=?, destroyed_reason=? "
+                    "WHERE stream_id=? AND key IS NOT NULL",
+                    (_now(), reason, stream_id),
+                )
+                self._conn.execute("INSERT INTO key_epoch (id, epoch) VALUES (1, 1) "
+                                   "ON CONFLICT(id) DO UPDATE SET epoch=epoch+1")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
             self._keys.pop(stream_id, None)
+            self._key_epoch = self._epoch()
+            if not scrub.scrub(self._conn):
+                raise RuntimeError("the vault's write-ahead log could not be cleared: another process kept it busy; "
+                                   "run the erasure again")
             return cur.rowcount == 1
 
     def is_destroyed(self, stream_id: str) -> bool:
@@ -107,6 +178,25 @@ class Vault:
                 "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, os.urandom(32))
             )
             return self._conn.execute("SELECT value FROM secrets WHERE name=?", (name,)).fetchone()[0]
+
+    # --- the key that signs the event store's head ------------------------
+    def signing_key(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(bytes(self.secret("store-signing-key")))
+
+    def remember_head(self, position: int, log_hash: bytes, signature: bytes) -> None:
+        """Keep the newest head the application signed (never an older one:
+        writers in several processes may report out of order)."""
+        with self._head_lock:
+            self._head_conn.execute(
+                "INSERT INTO store_head (id, position, log_hash, signature) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET position=excluded.position, log_hash=excluded.log_hash, "
+                "signature=excluded.signature WHERE excluded.position > store_head.position",
+                (position, log_hash, signature),
+            )
+
+    def remembered_head(self) -> tuple[int, bytes, bytes] | None:
+        row = self._conn.execute("SELECT position, log_hash, signature FROM store_head WHERE id=1").fetchone()
+        return (row[0], bytes(row[1]), bytes(row[2])) if row else None
 
     # --- API tokens -------------------------------------------------------------
     @staticmethod
@@ -158,4 +248,5 @@ class Vault:
         return [dict(zip(cols, r)) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
     def close(self) -> None:
+        self._head_conn.close()
         self._conn.close()

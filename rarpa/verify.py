@@ -2,8 +2,22 @@
 
 1. Every stream's hash chain is recomputed from the bytes as stored; the first
    event whose link does not match is named (stream, position, row).
-2. Every snapshot (a shortcut for loading) must be what replaying the events up
+2. The store-wide chain (every event, in recorded order) is recomputed: an
+   event removed from anywhere, even the end of its own stream, breaks it at
+   the next event recorded after it.
+3. The store's head (its last position and link) must carry the application's
+   Ed25519 signature, made with the key in the vault, and must be the last
+   event: events removed from the end of the store, or appended by anyone who
+   does not hold the vault, no longer match it.
+4. The event store must not be behind the last head the vault saw signed: a
+   store put back to an older copy without its vault is noticed.
+5. Every snapshot (a shortcut for loading) must be what replaying the events up
    to it gives; otherwise an altered snapshot could change what is read.
+
+What it cannot prove: that someone holding both the event store and the
+vault (and so the signing key) did nothing, or that both were not put back
+together to an earlier state (that is a restore from backup). A fingerprint
+printed on an annual-review pack, kept elsewhere, is the check for that.
 """
 
 from __future__ import annotations
@@ -12,9 +26,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from cryptography.exceptions import InvalidSignature
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
-from rarpa.store import StreamErased, walk_chains
+from rarpa.store import StreamErased, head_message, snapshot_of, walk_chains, walk_log
 
 
 @dataclass
@@ -33,17 +48,89 @@ class Report:
 def verify(app, *, on_event=None) -> Report:
     report = Report()
     seen = set()
-    for oid, version, rowid, ok, reason in walk_chains(app.settings.db):
-        report.events += 1
-        if oid not in seen:
-            seen.add(oid)
-            report.streams += 1
-        if on_event:
-            on_event()
-        if not ok:
-            report.problems.append(f"stream {UUID(oid)} event {version} (row {rowid}): {reason}")
+    with snapshot_of(app.settings.db) as conn:
+        for oid, version, rowid, ok, reason in walk_chains(conn):
+            report.events += 1
+            if oid not in seen:
+                seen.add(oid)
+                report.streams += 1
+            if on_event:
+                on_event()
+            if not ok:
+                report.problems.append(f"stream {UUID(oid)} event {version} (row {rowid}): {reason}")
+        last = _verify_log(conn, report)
+        _verify_head(app, conn, report, last)
+        _verify_not_behind_vault(app, conn, report)
     _verify_snapshots(app, report)
     return report
+
+
+def _verify_log(conn, report: Report) -> tuple[int, str, int, bytes | None] | None:
+    """The store-wide chain; returns the last event (rowid, stream, version, link)."""
+    last = None
+    for rowid, oid, version, ok, log in walk_log(conn):
+        if not ok:
+            report.problems.append(
+                f"stream {UUID(oid)} event {version} (row {rowid}): the store-wide chain breaks here: "
+                "an event recorded before it was removed, or this one was altered or inserted")
+        last = (rowid, oid, version, log)
+    return last
+
+
+def _stored_head(conn):
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='store_head'").fetchone():
+        return None
+    row = conn.execute("SELECT position, CAST(log_hash AS BLOB), CAST(signature AS BLOB) FROM store_head "
+                       "WHERE id=1").fetchone()
+    return (row[0], bytes(row[1]), bytes(row[2])) if row else None
+
+
+def _verify_head(app, conn, report: Report, last) -> None:
+    head = _stored_head(conn)
+    if last is None:
+        if head is not None:
+            report.problems.append(f"the store is empty but its signed head names event row {head[0]}: "
+                                   "every event was removed")
+        return
+    if head is None:
+        report.problems.append("the store's signed head is missing: the end of the record cannot be vouched for")
+        return
+    position, log, signature = head
+    public = app.vault.signing_key().public_key()
+    try:
+        public.verify(signature, head_message(position, log))
+    except InvalidSignature:
+        report.problems.append(f"the store's head (row {position}) does not carry the application's signature: "
+                               "it was changed outside the application (or the vault is not this store's)")
+        return
+    row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
+    last_rowid, oid, version, last_log = last
+    if last_rowid > position:
+        count = conn.execute("SELECT COUNT(*) FROM stored_events WHERE rowid>?", [position]).fetchone()[0]
+        first = conn.execute("SELECT rowid, originator_id, originator_version FROM stored_events WHERE rowid>? "
+                             "ORDER BY rowid LIMIT 1", [position]).fetchone()
+        report.problems.append(
+            f"{count} event(s) after row {position} are not signed by the application (appended outside it?); "
+            f"the first: stream {UUID(first[1])} event {first[2]} (row {first[0]})")
+    elif row is None:
+        report.problems.append(
+            f"the last event(s) recorded, up to row {position}, were removed: the store now ends at row {last_rowid} "
+            f"(stream {UUID(oid)} event {version})")
+    elif bytes(row[0]) != log:
+        report.problems.append(f"the event at row {position} is not the one the application signed: "
+                               "the end of the record was replaced")
+
+
+def _verify_not_behind_vault(app, conn, report: Report) -> None:
+    remembered = app.vault.remembered_head()
+    if remembered is None:
+        return
+    position, log, _ = remembered
+    row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
+    if row is None or bytes(row[0]) != log:
+        report.problems.append(
+            f"the event store is behind the vault: the vault saw row {position} signed, and the store no longer "
+            "has that event as it was (events removed, or the store put back to an older copy without its vault)")
 
 
 def _verify_snapshots(app, report: Report) -> None:

@@ -19,7 +19,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -29,7 +28,7 @@ import pytest
 
 from rarpa.demo import demo_learner_id
 from rarpa.demo_content import LEARNERS
-from tests.localhost import free_port, http_get
+from tests.localhost import http_get, serving
 
 RARPA_SCRIPT = Path(sys.executable).parent / "rarpa"
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -457,33 +456,11 @@ def test_postgresql_url_is_refused_readably(tmp_path):
 
 
 # --- serve -----------------------------------------------------------------------------------
-def _wait_until_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the server exited:\n{log.read_text()}"
-        try:
-            status, _, _ = http_get(f"{base}/healthz")
-            if status == 200:
-                return
-        except OSError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    pytest.fail(f"the server did not answer /healthz within 15 s:\n{log.read_text()}")
-
-
 def test_serve_answers_the_api_with_a_cli_token(own_demo, tmp_path):
     token = run_cli(["token", "create", "tutor@example.org"], own_demo.env()).stdout.strip()
     assert token.startswith("rr_")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(RARPA_SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=own_demo.env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=own_demo.folder)
-    try:
-        _wait_until_healthy(proc, base, log)
-
+    with serving(own_demo.env(), own_demo.folder, tmp_path / "serve.log") as served:
+        base = served.base
         status, headers, body = http_get(f"{base}/api/v1/learners", token)
         assert status == 200, body
         assert headers.get_content_type() == "application/json"
@@ -494,10 +471,3 @@ def test_serve_answers_the_api_with_a_cli_token(own_demo, tmp_path):
 
         unauthenticated, _, _ = http_get(f"{base}/api/v1/learners")
         assert unauthenticated == 401
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -1,0 +1,536 @@
+"""Who sees which learner: a role × learner matrix over every learner route.
+
+The rule, as a reader should see it (the tables below are the whole expectation):
+
+- tutor, support: learners on their own caseload, nobody else;
+- send_lead: learners at their provider, including both providers of a dual placement;
+- auditor: every learner, read-only;
+- admin: no learner at all.
+
+A learner out of sight answers 404, the same answer, byte for byte, as a learner
+who does not exist: never a 403, which would tell that the learner exists. A
+learner in sight but an action the role lacks answers 403. A refused write
+stores nothing (the event store's highest notification id does not move).
+
+The routes come from the application itself (``web.api.ROUTES`` and Flask's URL
+map), so a new route is covered, or fails here until it is classified.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from rarpa.access import system_actor
+from rarpa.application import RecordApplication
+from rarpa.config import Settings
+from tests.test_web import sign_in, token_of
+from web import create_app
+from web.api import ROUTES
+from web.services import Services
+
+PASSWORD = "correct horse battery"
+TODAY = datetime.now(timezone.utc).date()
+
+# --- the world --------------------------------------------------------------------------------
+# Learners: where each attends.
+LEARNERS = {
+    "amy": ("Amy Jones", ["northfield"]),
+    "ben": ("Ben Smith", ["riverside"]),
+    "cara": ("Cara Patel", ["northfield", "riverside"]),  # dual placement: joins riverside by the API
+    "dan": ("Dan Okafor", ["northfield"]),
+}
+# Users: role, provider, caseload.
+USERS = {
+    "tutor": ("tutor", "northfield", ["amy", "cara"]),
+    "other_tutor": ("tutor", "northfield", []),
+    "support": ("support", "northfield", ["amy"]),
+    "support_off": ("support", "northfield", ["dan"]),  # support, but amy and cara are not theirs
+    "riverside_tutor": ("tutor", "riverside", ["ben", "cara"]),
+    "send_lead": ("send_lead", "northfield", []),
+    "riverside_lead": ("send_lead", "riverside", []),
+    "auditor": ("auditor", None, []),
+    "admin": ("admin", None, []),
+}
+
+# --- the expectation ---------------------------------------------------------------------------
+# Who sees whom (everyone else: 404).
+SEES = {
+    "tutor": {"amy", "cara"},
+    "other_tutor": set(),
+    "support": {"amy"},
+    "support_off": {"dan"},
+    "riverside_tutor": {"ben", "cara"},
+    "send_lead": {"amy", "cara", "dan"},  # northfield, including cara's dual placement
+    "riverside_lead": {"ben", "cara"},  # riverside, including cara's dual placement
+    "auditor": {"amy", "ben", "cara", "dan"},
+    "admin": set(),
+}
+# What each role may do to a learner it sees (otherwise: 403).
+MAY = {
+    "tutor": {"read", "record", "review"},
+    "support": {"read", "record"},
+    "send_lead": {"read", "record", "plan", "review"},
+    "auditor": {"read"},
+    "admin": set(),
+}
+# The action each learner page (GET) needs. A new page fails the test until it is added here.
+PAGE_ACTION = {
+    "pages.learner": "read",
+    "pages.observation": "read",
+    "reviews.annual_review_page": "read",
+    "reviews.annual_review_pdf": "read",
+    "reviews.self_assessment": "record",
+    "reviews.progress_review": "review",
+}
+
+
+def role_of(user: str) -> str:
+    return USERS[user][0]
+
+
+def expected(user: str, learner: str, action: str = "read") -> int:
+    if learner not in SEES[user]:
+        return 404
+    return 200 if action in MAY[role_of(user)] else 403
+
+
+def test_the_tables_agree_with_the_world():
+    """SEES is derived by hand; check it against the rule stated at the top, so a slip
+    in either table is caught rather than tested."""
+    for user, (role, provider, caseload) in USERS.items():
+        if role in ("tutor", "support"):
+            rule = set(caseload)
+        elif role == "send_lead":
+            rule = {name for name, (_, at) in LEARNERS.items() if provider in at}
+        elif role == "auditor":
+            rule = set(LEARNERS)
+        else:
+            rule = set()
+        assert SEES[user] == rule, user
+
+
+# --- building it ---------------------------------------------------------------------------------
+def build_world(folder) -> dict:
+    """Everything through the application as the operator, except the dual placement,
+    which goes through the API (POST /learners/{id}/providers) by Northfield's SEND lead."""
+    settings = Settings.from_env({"RARPA_DB": str(folder / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
+    app = RecordApplication(settings)
+    system = system_actor("test")
+    app.register_provider(system, "northfield", "Northfield College")
+    app.register_provider(system, "riverside", "Riverside Specialist College")
+    for user, (role, provider, _) in USERS.items():
+        app.add_user(system, email=f"{user}@example.org", role=role, password=PASSWORD, provider=provider)
+    ids: dict[str, dict] = {}
+    for name, (full, providers) in LEARNERS.items():
+        lid = app.enrol_learner(system, name=full, date_of_birth="2007-03-01", provider=providers[0]).result
+        outcome = app.record_outcome(system, lid, text="Travel to college on the bus", pfa_area="independent_living",
+                                     due="2027-07-01").result
+        target = app.set_target(system, lid, text="Buy a bus ticket", success_criteria="Without help",
+                                outcome_ids=[outcome], baseline="emerging", review_by="2027-01-15").result
+        observation = str(uuid.uuid4())
+        app.record_observation(system, lid, observation_id=observation, target_id=target, rating="developing",
+                               context="community", observed_at=datetime.now(timezone.utc) - timedelta(hours=1))
+        destination = app.record_destination(system, lid, kind="employment", detail="Café",
+                                             starts_on=TODAY - timedelta(days=300)).result
+        ids[name] = {"learner_id": lid, "outcome_id": outcome, "target_id": target, "observation_id": observation,
+                     "destination_id": destination, "name": full}
+
+    services = Services(settings)
+    flask_app = create_app(services=services)
+    client = flask_app.test_client()
+    lead = {"Authorization": f"Bearer {app.create_token('send_lead@example.org')}"}
+    for name, (_, providers) in LEARNERS.items():
+        for provider in providers[1:]:
+            joined = client.post(f"/api/v1/learners/{ids[name]['learner_id']}/providers", headers=lead,
+                                 json={"provider": provider, "lead": False, "reason": "Two days a week there"})
+            assert joined.status_code == 201, joined.get_data(as_text=True)
+    for user, (_, _, caseload) in USERS.items():
+        for name in caseload:
+            app.add_to_caseload(system, f"{user}@example.org", ids[name]["learner_id"])
+    return {"app": app, "services": services, "flask": flask_app, "ids": ids,
+            "tokens": {u: app.create_token(f"{u}@example.org") for u in USERS}}
+
+
+def close_world(w: dict) -> None:
+    w["services"].close()
+    w["app"].close()
+
+
+class World:
+    def __init__(self, w: dict):
+        self.__dict__.update(w)
+        self._pages: dict[str, object] = {}
+
+    def api(self, user: str, method: str, path: str, body=None):
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        client = self.flask.test_client()
+        if method == "GET":
+            return client.get("/api/v1" + path, headers=headers)
+        return client.post("/api/v1" + path, headers=headers, json=body)
+
+    def pages(self, user: str):
+        """A signed-in browser for this user."""
+        if user not in self._pages:
+            client = self.flask.test_client()
+            signed = sign_in(client, f"{user}@example.org", PASSWORD)
+            assert signed.status_code == 302, user
+            self._pages[user] = client
+        return self._pages[user]
+
+    def csrf(self, user: str) -> str:
+        return token_of(self.pages(user).get("/").get_data(as_text=True))
+
+    def position(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = build_world(tmp_path_factory.mktemp("matrix"))
+    yield World(w)
+    close_world(w)
+
+
+@pytest.fixture
+def own_world(tmp_path):
+    """A world of its own, for tests whose allowed cells write."""
+    w = build_world(tmp_path)
+    yield World(w)
+    close_world(w)
+
+
+UNKNOWN = {"learner_id": str(uuid.uuid4())}
+
+
+def fill(rule: str, ids: dict) -> str:
+    """/learners/<learner_id>/observations/<observation_id> with real ids; fails on a
+    placeholder nobody knows how to fill, so a new kind of route is not skipped silently."""
+    def one(match):
+        key = match.group(1).split(":")[-1]
+        assert key in ids, f"add a value for <{key}> to the matrix world (route {rule})"
+        return ids[key]
+
+    return re.sub(r"<([^>]+)>", one, rule)
+
+
+def api_get_routes() -> list[str]:
+    rules = sorted({r.rule for r in ROUTES if r.method == "GET" and "<learner_id>" in r.rule})
+    assert len(rules) >= 6, rules  # one learner, progress, history, events, an observation, the pack
+    return rules
+
+
+def page_get_routes(flask_app) -> dict[str, str]:
+    found = {}
+    for rule in flask_app.url_map.iter_rules():
+        if "<learner_id>" in rule.rule and "GET" in rule.methods and not rule.rule.startswith("/api/"):
+            found[rule.endpoint] = rule.rule
+    assert set(found) == set(PAGE_ACTION), "a learner page is missing from PAGE_ACTION (or gone)"
+    return found
+
+
+# Flask-WTF token: base64 of a JSON string (so it starts with "I"), a timestamp, a signature.
+CSRF_TOKEN = re.compile(rb"I[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}")
+
+
+def page_difference(a, b) -> str:
+    """"" when the pages are the same but for the CSRF token (signed with the time, to
+    the second); otherwise the first line that differs."""
+    one = CSRF_TOKEN.sub(b"(csrf)", a.get_data()).decode(errors="replace").splitlines()
+    two = CSRF_TOKEN.sub(b"(csrf)", b.get_data()).decode(errors="replace").splitlines()
+    if one == two:
+        return ""
+    for x, y in zip(one + ["(end)"], two + ["(end)"]):
+        if x != y:
+            return f"{x.strip()[:150]!r} vs {y.strip()[:150]!r}"
+    return "(lengths differ)"
+
+
+class Cells:
+    """Counts what is checked and gathers every mismatch, so one run shows the whole
+    picture. A cell is one request (who, route, learner) and its status; the other
+    checks are on the same answer (body, name, what was stored)."""
+
+    cells = 0
+    checks = 0
+
+    def __init__(self):
+        self.wrong: list[str] = []
+
+    def check(self, ok: bool, what: str) -> None:
+        Cells.checks += 1
+        if not ok:
+            self.wrong.append(what)
+
+    def status(self, ok: bool, what: str) -> None:
+        Cells.cells += 1
+        self.check(ok, what)
+
+    def assert_none_wrong(self) -> None:
+        assert not self.wrong, f"{len(self.wrong)} cells wrong:\n" + "\n".join(self.wrong)
+
+
+# --- reads: the API -------------------------------------------------------------------------------
+@pytest.mark.parametrize("user", list(USERS))
+def test_learner_list_is_exactly_what_the_role_sees(world, user):
+    response = world.api(user, "GET", "/learners")
+    assert response.status_code == 200
+    got = {row["id"] for row in response.get_json()["learners"]}
+    assert got == {world.ids[name]["learner_id"] for name in SEES[user]}
+    Cells.cells += 1; Cells.checks += 1
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_api_reads_per_learner(world, user):
+    cells = Cells()
+    for rule in api_get_routes():
+        unknown = world.api(user, "GET", fill(rule, {**world.ids["amy"], **UNKNOWN}))
+        cells.status(unknown.status_code == 404, f"{user} GET {rule} (no such learner) -> {unknown.status_code}")
+        for name, ids in world.ids.items():
+            response = world.api(user, "GET", fill(rule, ids))
+            want = expected(user, name)
+            cell = f"{user} GET {rule} [{name}] -> {response.status_code}, expected {want}"
+            cells.status(response.status_code == want, cell)
+            if want == 404:
+                # Out of sight looks exactly like not there: same status, same body.
+                cells.check(response.get_data() == unknown.get_data(), cell + ": body differs from a missing learner")
+                cells.check(ids["name"].split()[0] not in response.get_data(as_text=True), cell + ": name shown")
+    cells.assert_none_wrong()
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_other_spellings_of_an_id_do_not_open_a_learner(world, user):
+    """uuid.UUID() also reads upper case, no hyphens, braces and urn:uuid: forms."""
+    cells = Cells()
+    for name, ids in world.ids.items():
+        if name in SEES[user]:
+            continue
+        lid = ids["learner_id"]
+        for spelling in (lid.upper(), lid.replace("-", ""), "{" + lid + "}", "urn:uuid:" + lid):
+            for rule in api_get_routes():
+                response = world.api(user, "GET", fill(rule, {**ids, "learner_id": spelling}))
+                cells.status(response.status_code == 404, f"{user} GET {rule} [{name} as {spelling}] -> "
+                                                          f"{response.status_code}")
+    cells.assert_none_wrong()
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_an_observation_is_read_only_through_its_own_learner(world, user):
+    cells = Cells()
+    for name, ids in world.ids.items():
+        for other, other_ids in world.ids.items():
+            if other == name:
+                continue
+            path = f"/learners/{ids['learner_id']}/observations/{other_ids['observation_id']}"
+            response = world.api(user, "GET", path)
+            cells.status(response.status_code == 404, f"{user} GET {name}'s learner with {other}'s observation -> "
+                                                     f"{response.status_code}")
+            page = world.pages(user).get(path)
+            cells.status(page.status_code == 404, f"{user} page of {name} with {other}'s observation -> "
+                                                 f"{page.status_code}")
+    cells.assert_none_wrong()
+
+
+# --- reads: the pages ---------------------------------------------------------------------------
+@pytest.mark.parametrize("user", list(USERS))
+def test_learner_pages(world, user):
+    cells = Cells()
+    client = world.pages(user)
+    for endpoint, rule in sorted(page_get_routes(world.flask).items()):
+        action = PAGE_ACTION[endpoint]
+        unknown = client.get(fill(rule, {**world.ids["amy"], **UNKNOWN}))
+        cells.status(unknown.status_code == 404, f"{user} page {rule} (no such learner) -> {unknown.status_code}")
+        for name, ids in world.ids.items():
+            want = expected(user, name, action)
+            response = client.get(fill(rule, ids))
+            cell = f"{user} page {rule} [{name}] -> {response.status_code}, expected {want}"
+            cells.status(response.status_code == want, cell)
+            text = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+            first = ids["name"].split()[0]
+            if want == 404:
+                diff = page_difference(response, unknown)
+                cells.check(not diff, cell + f": body differs from a missing learner's: {diff}")
+                cells.check(first not in text, cell + ": name shown")
+            elif want == 200 and endpoint == "reviews.annual_review_pdf":
+                cells.check(response.mimetype == "application/pdf", cell + ": not a PDF")
+                cells.check(f"annual-review-{first.lower()}-" in response.headers.get("Content-Disposition", "").lower(),
+                            cell + ": not this learner's pack")
+            elif want == 200:
+                cells.check(first in text, cell + ": the learner's name is missing")
+    cells.assert_none_wrong()
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_today_page_names_only_learners_in_sight(world, user):
+    response = world.pages(user).get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for name, ids in world.ids.items():
+        first, surname = ids["name"].split()
+        shown = f"{first} {surname[0]}." in html
+        assert shown == (name in SEES[user]), (user, name)
+        Cells.cells += 1; Cells.checks += 1
+
+
+# --- writes -------------------------------------------------------------------------------------
+def observation_body(ids: dict) -> dict:
+    return {"id": str(uuid.uuid4()), "target_id": ids["target_id"], "rating": "secure", "context": "classroom",
+            "observed_at": (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()}
+
+
+def outcome_body(ids: dict) -> dict:
+    return {"text": "Make a friend at college", "pfa_area": "community", "due": "2027-07-01"}
+
+
+def target_body(ids: dict) -> dict:
+    return {"text": "Say hello to a classmate", "success_criteria": "Every day for a week",
+            "outcome_ids": [ids["outcome_id"]], "baseline": "not_yet", "review_by": "2027-01-15"}
+
+
+# A valid body for every API write on a learner, so a refusal is about the role, not
+# the input. The order is one that works for a SEND lead on one learner in turn
+# (the closure comes last: it ends the target).
+WRITE_BODIES = {
+    "/learners/<learner_id>/providers": lambda i: {"provider": "riverside", "lead": False, "reason": "Placement"},
+    "/learners/<learner_id>/consents": lambda i: {"consent": "photographs", "given": True, "reason": "Asked"},
+    "/learners/<learner_id>/outcomes": outcome_body,
+    "/learners/<learner_id>/outcomes/<outcome_id>/amendments": lambda i: {
+        "text": "Travel to college on the bus alone", "pfa_area": "independent_living", "due": "2027-07-01",
+        "reason": "Agreed at review"},
+    "/learners/<learner_id>/aims": lambda i: {"text": "Travel independently", "outcome_ids": [i["outcome_id"]]},
+    "/learners/<learner_id>/targets": target_body,
+    "/learners/<learner_id>/targets/<target_id>/revisions": lambda i: {
+        "kind": "revised", "reason": "Too easy", "text": "Buy a return ticket"},
+    "/learners/<learner_id>/observations": observation_body,
+    "/learners/<learner_id>/observations/<observation_id>/corrections": lambda i: {
+        "reason": "Tapped the wrong rating", "rating": "emerging"},
+    "/learners/<learner_id>/observations/<observation_id>/withdrawals": lambda i: {"reason": "Wrong learner"},
+    "/learners/<learner_id>/self-assessments": lambda i: {"target_id": i["target_id"], "answer": "with_help"},
+    "/learners/<learner_id>/reviews": lambda i: {
+        "held_on": str(TODAY), "attendees": ["The learner"],
+        "decisions": [{"target_id": i["target_id"], "decision": "keep"}]},
+    "/learners/<learner_id>/summative-assessments": lambda i: {
+        "target_id": i["target_id"], "rating": "secure", "summary": "Can do it", "assessed_on": str(TODAY)},
+    "/learners/<learner_id>/unplanned-outcomes": lambda i: {"text": "Joined a choir", "recognised_on": str(TODAY)},
+    "/learners/<learner_id>/next-steps": lambda i: {"text": "Supported internship", "agreed_on": str(TODAY)},
+    "/learners/<learner_id>/destinations": lambda i: {"kind": "employment", "starts_on": str(TODAY)},
+    "/learners/<learner_id>/annual-reviews": lambda i: {
+        "held_on": str(TODAY), "period_from": str(TODAY - timedelta(days=300)), "period_to": str(TODAY),
+        "attendees": ["The learner"], "recommendations": [{"outcome_id": i["outcome_id"], "recommendation": "continue"}]},
+    "/learners/<learner_id>/destinations/<destination_id>/sustained": lambda i: {"confirmed_on": str(TODAY)},
+    "/learners/<learner_id>/targets/<target_id>/closures": lambda i: {"closed_as": "achieved", "reason": "Done it"},
+}
+
+
+def api_write_routes() -> list[str]:
+    rules = [r.rule for r in ROUTES if r.method == "POST" and "<learner_id>" in r.rule]
+    missing = set(rules) - set(WRITE_BODIES)
+    assert not missing, f"add a valid body to WRITE_BODIES for {sorted(missing)}"
+    return [rule for rule in WRITE_BODIES if rule in rules]
+
+
+@pytest.mark.parametrize("route, action, body", [
+    ("/learners/<learner_id>/observations", "record", observation_body),
+    ("/learners/<learner_id>/targets", "plan", target_body),
+    ("/learners/<learner_id>/outcomes", "plan", outcome_body),
+])
+def test_writes_by_role_and_learner(own_world, route, action, body):
+    """Every user on every learner: 404 out of sight, 403 without the right (nothing
+    stored either way), 201 with it (and something stored: the check can tell)."""
+    w, cells = own_world, Cells()
+    for user in USERS:
+        for name, ids in w.ids.items():
+            want = expected(user, name, action)
+            want = 201 if want == 200 else want
+            before = w.position()
+            response = w.api(user, "POST", fill(route, ids), body(ids))
+            cell = f"{user} POST {route} [{name}] -> {response.status_code}, expected {want}"
+            cells.status(response.status_code == want, cell)
+            moved = w.position() != before
+            cells.check(moved == (want == 201), cell + (": stored something" if moved else ": stored nothing"))
+    cells.assert_none_wrong()
+
+
+def test_the_auditor_writes_nothing_anywhere(own_world):
+    """Every API write route, on every learner (all in an auditor's sight): refused,
+    nothing stored. Then the same body by the SEND lead succeeds, which shows the
+    refusal was about the role and not the body."""
+    w, cells = own_world, Cells()
+    routes = api_write_routes()
+    for name, ids in w.ids.items():
+        for rule in routes:
+            before = w.position()
+            response = w.api("auditor", "POST", fill(rule, ids), WRITE_BODIES[rule](ids))
+            cell = f"auditor POST {rule} [{name}] -> {response.status_code}"
+            cells.status(response.status_code in (403, 404), cell)
+            cells.check(w.position() == before, cell + ": stored something")
+    ids = w.ids["dan"]  # northfield only: the SEND lead's, and joining riverside is allowed
+    for rule in routes:
+        before = w.position()
+        response = w.api("send_lead", "POST", fill(rule, ids), WRITE_BODIES[rule](ids))
+        cell = f"control: send_lead POST {rule} [dan] -> {response.status_code} {response.get_data(as_text=True)[:200]}"
+        cells.status(response.status_code == 201, cell)
+        cells.check(w.position() > before, cell + ": stored nothing")
+    cells.assert_none_wrong()
+
+
+# The pages' own writes, as forms; {csrf} is filled in per user.
+PAGE_FORMS = {
+    "pages.record": lambda i: {"id": str(uuid.uuid4()), "target_id": i["target_id"], "rating": "secure"},
+    "pages.observation": lambda i: {"action": "correct", "rating": "secure", "reason": "Tapped the wrong one"},
+    "reviews.self_assessment": lambda i: {"target_id": i["target_id"], "answer": "on_my_own"},
+    "reviews.progress_review": lambda i: {"held_on": str(TODAY), "attendees": "The learner",
+                                          f"decision-{i['target_id']}": "keep"},
+    "reviews.annual_review_page": lambda i: {"held_on": str(TODAY), "attendees": "The learner"},
+    "pages.undo": lambda i: {},  # last: it withdraws the observation the correction changed
+}
+
+
+def test_the_auditor_writes_nothing_through_the_pages(own_world):
+    w, cells = own_world, Cells()
+    rules = {}
+    for rule in w.flask.url_map.iter_rules():
+        if "<learner_id>" in rule.rule and "POST" in rule.methods and not rule.rule.startswith("/api/"):
+            rules[rule.endpoint] = rule.rule
+    assert set(rules) == set(PAGE_FORMS), "a page that writes is missing from PAGE_FORMS (or gone)"
+    for user in ("auditor", "send_lead"):  # refused; then the same forms work for the lead (the control)
+        token = w.csrf(user)
+        for name, ids in w.ids.items():
+            if name not in SEES[user]:
+                continue
+            for endpoint in PAGE_FORMS:
+                rule = rules[endpoint]
+                before = w.position()
+                response = w.pages(user).post(fill(rule, ids), data={"csrf_token": token, **PAGE_FORMS[endpoint](ids)})
+                cell = f"{user} POST page {rule} [{name}] -> {response.status_code}"
+                if user == "auditor":
+                    cells.status(response.status_code in (403, 404), cell)
+                    cells.check(w.position() == before, cell + ": stored something")
+                else:
+                    cells.status(response.status_code in (200, 201, 302), cell)
+                    cells.check(w.position() > before, cell + ": stored nothing")
+    cells.assert_none_wrong()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_cell_count():
+    yield
+    print(f"\naccess matrix: {Cells.cells} cells, {Cells.checks} checks")  # seen with -s
+
+
+def test_an_erased_learner_out_of_sight_looks_like_no_learner(own_world):
+    w, cells = own_world, Cells()
+    dan = w.ids["dan"]
+    w.app.erase_learner(system_actor("test"), dan["learner_id"], reason="Erasure request")
+    for user in USERS:
+        if "dan" in SEES[user]:
+            continue  # those who saw the learner may be told the record was erased (410)
+        for rule in api_get_routes():
+            unknown = w.api(user, "GET", fill(rule, {**dan, **UNKNOWN}))
+            response = w.api(user, "GET", fill(rule, dan))
+            cells.status(response.status_code == 404, f"{user} GET {rule} [dan, erased] -> {response.status_code}")
+            cells.check(response.get_data() == unknown.get_data(), f"{user} GET {rule} [dan, erased]: body differs")
+    cells.assert_none_wrong()
