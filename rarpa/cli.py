@@ -208,7 +208,7 @@ def export(learner_id):
 
 @main.command()
 def verify():
-    """Check every stream's hash chain and every snapshot; exit 1 naming the first break."""
+    """Check the hash chains, the signed head and every snapshot; exit 1 naming the first break."""
     from rarpa.verify import verify as run_verify
 
     app = _app()
@@ -216,7 +216,8 @@ def verify():
     if report.ok:
         click.echo(
             f"ok: {report.events} events in {report.streams} streams, "
-            f"{report.snapshots} snapshots checked ({report.snapshots_skipped} of erased learners skipped)"
+            f"{report.snapshots} snapshots checked ({report.snapshots_skipped} of erased learners skipped), "
+            f"head signed by the application at event {report.signed_head or 0}"
         )
         return
     click.secho(f"TAMPERED: {len(report.problems)} problem(s); the first:", fg="red", err=True)

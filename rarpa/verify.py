@@ -38,6 +38,7 @@ class Report:
     events: int = 0
     snapshots: int = 0
     snapshots_skipped: int = 0
+    signed_head: int | None = None  # the row the application's signature vouches for
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -103,6 +104,7 @@ def _verify_head(app, conn, report: Report, last) -> None:
         report.problems.append(f"the store's head (row {position}) does not carry the application's signature: "
                                "it was changed outside the application (or the vault is not this store's)")
         return
+    report.signed_head = position
     row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
     last_rowid, oid, version, last_log = last
     if last_rowid > position:

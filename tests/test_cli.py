@@ -375,8 +375,9 @@ def test_verify_untouched_store_is_ok(demo_store):
     result = run_cli(["verify"], demo_store.env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok:")
-    total = query(demo_store.db, "SELECT COUNT(*) FROM stored_events")[0][0]
+    total, last = query(demo_store.db, "SELECT COUNT(*), MAX(rowid) FROM stored_events")[0]
     assert f"ok: {total} events" in result.stdout
+    assert f"head signed by the application at event {last}" in result.stdout
 
 
 def _tamper(store: Store, kind: str, version: int) -> None:
