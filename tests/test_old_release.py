@@ -23,20 +23,31 @@ from rarpa.verify import verify
 
 STORES = Path(__file__).parent / "stores"
 RELEASES = sorted(p.name for p in STORES.iterdir() if (p / "expected.json.gz").exists())
+# Captures from release f0837a6 on also hold the cohort's counts and a pack.
+WITH_PACK = [r for r in RELEASES if "cohort" in json.loads(gzip.decompress((STORES / r / "expected.json.gz").read_bytes()))]
 
 
-@pytest.fixture(params=RELEASES)
-def old(request, tmp_path):
-    source = STORES / request.param
+def _open(release: str, tmp_path: Path):
+    source = STORES / release
     for name in ("rarpa.sqlite3", "rarpa-views.sqlite3", "rarpa-vault.sqlite3"):
         shutil.copy(source / name, tmp_path / name)
     expected = json.loads(gzip.decompress((source / "expected.json.gz").read_bytes()))
     settings = Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
-    app = RecordApplication(settings)
+    app = RecordApplication(settings)  # opening it upgrades it in place
     projector = Projector(settings.views, app)
     yield app, projector, expected
     projector.close()
     app.close()
+
+
+@pytest.fixture(params=RELEASES)
+def old(request, tmp_path):
+    yield from _open(request.param, tmp_path)
+
+
+@pytest.fixture(params=WITH_PACK)
+def old_with_pack(request, tmp_path):
+    yield from _open(request.param, tmp_path)
 
 
 def test_the_old_store_still_verifies(old):
@@ -78,6 +89,20 @@ def test_progress_from_the_old_read_model_and_a_rebuilt_one(old):
             row = queries.learner(conn, lid)
             assert row["name"] == was["learner_row"]["name"]
             assert row["status"] == was["learner_row"]["status"]
+
+
+def test_cohort_counts_and_the_pack_are_what_the_old_release_gave(old_with_pack):
+    app, projector, expected = old_with_pack
+    from datetime import date
+
+    from rarpa import annual_review
+
+    conn = projector.reader()
+    actor = system_actor("test")
+    assert queries.cohort_counts(conn, actor, date(2026, 12, 3)) == expected["cohort"]
+    lid = expected["ids"]["corrected_learner"]
+    pack = annual_review.pack(app, conn, actor, lid, start=date(2025, 12, 1), end=date(2026, 11, 30))
+    assert json.loads(json.dumps(pack, sort_keys=True, default=str)) == expected["pack"]
 
 
 def test_the_old_store_takes_new_writes_and_still_verifies(old):
