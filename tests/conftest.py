@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
-from rarpa.projections import Projector
+from rarpa.read.projections import Projector
 
 PASSWORD = "correct horse battery"
 

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
 from tests.test_web import sign_in, token_of
 from web import create_app

@@ -25,8 +25,8 @@ import playwright.sync_api as playwright_api  # a missing install must fail loud
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from rarpa.demo import demo_learner_id
-from rarpa.demo_content import LEARNERS
+from rarpa.cli.demo import demo_learner_id
+from rarpa.cli.demo_content import LEARNERS
 from tests.localhost import http_get, serving
 
 ROOT = Path(__file__).resolve().parent.parent

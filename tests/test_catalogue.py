@@ -7,8 +7,8 @@ from marshmallow import EXCLUDE
 
 import events
 from events.schemas import SCHEMAS
-from rarpa.access import system_actor
-from rarpa.demo import demo_learner_id, load_demo
+from rarpa.service.access import system_actor
+from rarpa.cli.demo import demo_learner_id, load_demo
 
 
 def test_every_event_type_has_a_schema_version_and_stable_topic():

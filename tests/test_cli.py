@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from rarpa.demo import demo_learner_id
-from rarpa.demo_content import LEARNERS
+from rarpa.cli.demo import demo_learner_id
+from rarpa.cli.demo_content import LEARNERS
 from tests.localhost import http_get, serving
 
 RARPA_SCRIPT = Path(sys.executable).parent / "rarpa"
@@ -175,7 +175,7 @@ def test_demo_generates_and_prints_a_password_that_signs_in(demo_run):
     assert not password.startswith("(") and len(password) >= 10
 
     # The printed password is the one the demo users really have.
-    from rarpa.application import RecordApplication
+    from rarpa.service.application import RecordApplication
     from rarpa.config import Settings
 
     app = RecordApplication(Settings.from_env({"RARPA_DB": str(store.db)}))

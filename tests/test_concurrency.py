@@ -9,8 +9,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 
-from rarpa.application import RecordApplication
-from rarpa.domain import Learner
+from rarpa.service.application import RecordApplication
+from rarpa.record import Learner
 from tests.conftest import observation
 
 

@@ -100,8 +100,8 @@ def servers(tmp_path):
 def record(tmp_path):
     """Three learners with a target each, all on one tutor's caseload; and the tutor's
     token from `rarpa token create`."""
-    from rarpa.access import system_actor
-    from rarpa.application import RecordApplication
+    from rarpa.service.access import system_actor
+    from rarpa.service.application import RecordApplication
     from rarpa.config import Settings
 
     app = RecordApplication(Settings.from_env(env_for(tmp_path)))

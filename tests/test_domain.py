@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events import learner as ev
-from rarpa.domain import Learner, RuleBroken, User
+from rarpa.record import Learner, RuleBroken, User
 
 STAMP = {"recorded_by": "u1", "role": "send_lead", "provider": "northfield"}
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)

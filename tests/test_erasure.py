@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from rarpa import queries
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
+from rarpa.read import queries
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
 from tests.conftest import observation
 from tests.localhost import http_get, start_server, stop_server
 
@@ -163,7 +163,7 @@ def _destination(app, lid):
 
 
 def test_a_key_destroyed_by_another_process_is_forgotten_by_this_one(settings):
-    from rarpa.vault import Vault
+    from rarpa.store.vault import Vault
 
     serving, erasing = Vault(settings.vault), Vault(settings.vault)
     try:

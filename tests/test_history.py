@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from events.base import clock
-from rarpa.access import NotFound
-from rarpa.history import history
+from rarpa.service.access import NotFound
+from rarpa.read.history import history
 from tests.conftest import observation
 
 # Later than the world fixture's (real-time) set-up, so the stream's clock only moves forward.

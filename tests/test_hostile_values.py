@@ -59,8 +59,8 @@ class Api:
 def build(folder) -> tuple:
     """A store with two providers, the SEND lead, Amy with an outcome, a target,
     an observation and a destination, and the app's test client over it."""
-    from rarpa.access import system_actor
-    from rarpa.application import RecordApplication
+    from rarpa.service.access import system_actor
+    from rarpa.service.application import RecordApplication
     from rarpa.config import Settings
     from web import create_app
     from web.services import Services
@@ -456,7 +456,7 @@ def test_cli_history_as_at_out_of_range_is_one_line_and_exit_2(shared, value):
 # --- the parsers themselves ----------------------------------------------------------------------
 @pytest.mark.parametrize("value", [EARLIEST_INSTANT, LATEST_INSTANT, "1899-12-31T23:59:59Z", "2101-01-01T00:00:00Z"])
 def test_parse_instant_refuses_instants_out_of_range(value):
-    from rarpa.history import parse_instant
+    from rarpa.read.history import parse_instant
 
     with pytest.raises(ValueError, match="1900"):
         parse_instant(value)
@@ -465,7 +465,7 @@ def test_parse_instant_refuses_instants_out_of_range(value):
 @pytest.mark.parametrize("start, end, field", [("0001-01-01", None, "from"), (None, "9999-12-31", "to"),
                                                ("2026-01-01", "2101-01-01", "to")])
 def test_parse_period_refuses_dates_out_of_range(start, end, field):
-    from rarpa.annual_review import PeriodError, parse_period
+    from rarpa.read.annual_review import PeriodError, parse_period
 
     with pytest.raises(PeriodError) as caught:
         parse_period(start, end, date(2026, 6, 1))

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 import events
-from rarpa import queries
-from rarpa.access import system_actor
-from rarpa.application import Erased, RecordApplication
+from rarpa.read import queries
+from rarpa.service.access import system_actor
+from rarpa.service.application import Erased, RecordApplication
 from rarpa.config import Settings
-from rarpa.history import history
-from rarpa.projections import Projector
-from rarpa.verify import verify
+from rarpa.read.history import history
+from rarpa.read.projections import Projector
+from rarpa.store.verify import verify
 
 STORES = Path(__file__).parent / "stores"
 RELEASES = sorted(p.name for p in STORES.iterdir() if (p / "expected.json.gz").exists())
@@ -95,7 +95,7 @@ def test_cohort_counts_and_the_pack_are_what_the_old_release_gave(old_with_pack)
     app, projector, expected = old_with_pack
     from datetime import date
 
-    from rarpa import annual_review
+    from rarpa.read import annual_review
 
     conn = projector.reader()
     actor = system_actor("test")

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from events.vocabulary import RATINGS
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
-from rarpa.domain import RuleBroken
-from rarpa.projections import ProgressProjection, Projector
-from rarpa.queries import progress
+from rarpa.record import RuleBroken
+from rarpa.read.projections import ProgressProjection, Projector
+from rarpa.read.queries import progress
 from tests.conftest import observation
 
 

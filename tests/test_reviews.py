@@ -12,10 +12,10 @@ import pytest
 from pypdf import PdfReader
 
 from events.base import clock
-from rarpa import annual_review
-from rarpa.annual_review import build_pack, default_period, pack
-from rarpa.demo import demo_learner_id, load_demo
-from rarpa.domain import RuleBroken
+from rarpa.read import annual_review
+from rarpa.read.annual_review import build_pack, default_period, pack
+from rarpa.cli.demo import demo_learner_id, load_demo
+from rarpa.record import RuleBroken
 from tests.conftest import observation
 from tests.test_web import sign_in, token_of
 

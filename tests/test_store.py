@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from rarpa.access import Actor
-from rarpa.application import Erased
-from rarpa.verify import verify
+from rarpa.service.access import Actor
+from rarpa.service.application import Erased
+from rarpa.store.verify import verify
 from tests.conftest import observation
 
 

@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
-from rarpa import store
-from rarpa.verify import verify
+from rarpa.store import sqlite as store
+from rarpa.store.verify import verify
 from tests.conftest import observation
 
 

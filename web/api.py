@@ -16,11 +16,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, json, jsonify, request
 
 import events
-from rarpa import annual_review
-from rarpa import history as history_mod
-from rarpa import queries
-from rarpa import schemas as S
-from rarpa.access import NotFound
+from rarpa.read import annual_review
+from rarpa.read import history as history_mod
+from rarpa.read import queries
+from rarpa.service import schemas as S
+from rarpa.service.access import NotFound
 from web.problems import Problem
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -37,8 +37,8 @@ from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
-from rarpa.access import Actor, NotFound
-from rarpa.application import Erased
+from rarpa.service.access import Actor, NotFound
+from rarpa.service.application import Erased
 
 auth = Blueprint("auth", __name__)
 log = logging.getLogger("rarpa.web.auth")

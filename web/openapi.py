@@ -9,7 +9,7 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from rarpa.schemas import Problem
+from rarpa.service.schemas import Problem
 
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 

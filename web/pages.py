@@ -11,10 +11,10 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from marshmallow import ValidationError
 
 from events.vocabulary import CONTEXTS, PFA_AREAS, PROMPT_LEVELS, RATINGS
-from rarpa import queries
-from rarpa.access import NotFound
-from rarpa.domain import RuleBroken
-from rarpa.schemas import CorrectionIn, ObservationIn, WithdrawalIn
+from rarpa.read import queries
+from rarpa.service.access import NotFound
+from rarpa.record import RuleBroken
+from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
 from web.auth import login_required
 from web.charts import LABELS, sparkline
 

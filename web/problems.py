@@ -11,9 +11,9 @@ from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from rarpa.access import Forbidden, NotFound
-from rarpa.application import Erased
-from rarpa.domain import RuleBroken
+from rarpa.service.access import Forbidden, NotFound
+from rarpa.service.application import Erased
+from rarpa.record import RuleBroken
 
 log = logging.getLogger("rarpa.web")
 

@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from rarpa import annual_review, history, queries
-from rarpa.access import NotFound
-from rarpa.domain import RuleBroken
-from rarpa.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
+from rarpa.read import annual_review
+from rarpa.read import history
+from rarpa.read import queries
+from rarpa.service.access import NotFound
+from rarpa.record import RuleBroken
+from rarpa.service.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
 from web.auth import login_required
 from web.charts import self_symbol
 from web.downloads import ascii_slug, content_disposition

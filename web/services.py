@@ -3,9 +3,9 @@ service, the read model's projector and read-your-writes."""
 
 from __future__ import annotations
 
-from rarpa.application import RecordApplication, Written
+from rarpa.service.application import RecordApplication, Written
 from rarpa.config import Settings
-from rarpa.projections import Projector
+from rarpa.read.projections import Projector
 
 
 class Services:

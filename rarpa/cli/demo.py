@@ -16,9 +16,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from events.base import clock
 from events.vocabulary import CONTEXTS, PROMPT_LEVELS, RATINGS
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
-from rarpa.demo_content import (
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
+from rarpa.cli.demo_content import (
     CONTEXT_NOTES,
     LEARNERS,
     OUTCOMES,
@@ -26,7 +26,7 @@ from rarpa.demo_content import (
     SELF_WORDS,
     UNPLANNED,
 )
-from rarpa.domain import NAMESPACE, Learner, ObservationIdClaim, id_source, user_id
+from rarpa.record import NAMESPACE, Learner, ObservationIdClaim, id_source, user_id
 
 PROVIDERS = {"northfield": "Northfield College", "riverside": "Riverside Specialist College"}
 

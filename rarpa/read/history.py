@@ -16,9 +16,10 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 import events
-from rarpa import limits, queries
-from rarpa.access import NotFound
-from rarpa.projections import ProgressProjection, create_schema
+from rarpa.record import limits
+from rarpa.read import queries
+from rarpa.service.access import NotFound
+from rarpa.read.projections import ProgressProjection, create_schema
 
 
 def parse_instant(value: str) -> datetime:

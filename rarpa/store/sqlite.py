@@ -1,91 +1,24 @@
-"""Adapters that shape how events are stored, plugged into the eventsourcing
-library: a mapper that encrypts each stream with its own key, and an SQLite
-recorder that chains every event's hash to the one before it in its stream
-and to the one recorded before it in the whole store, signs the store's head
-in the same transaction, and commits concurrent writers together (group
-commit)."""
+"""The SQLite recorder plugged into the eventsourcing library: it chains
+every event's hash to the one before it in its stream and to the one recorded
+before it in the whole store, signs the store's head in the same transaction,
+and commits concurrent writers together (group commit). Also the read-only
+walks over the stored chains that `rarpa verify` makes."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.persistence import (
-    IntegrityError,
-    Mapper,
-    MapperDeserialisationError,
-    StoredEvent,
-)
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from rarpa.vault import Vault
-
-CLEAR = b"\x00"
-SEALED = b"\x01"
 GENESIS = bytes(32)
-
-
-class StreamErased(MapperDeserialisationError):
-    """The stream's key was destroyed: its personal events can no longer be read."""
-
-    def __init__(self, stream_id: str):
-        super().__init__(f"stream {stream_id} was erased")
-        self.stream_id = stream_id
-
-
-class PerStreamCipherMapper(Mapper):
-    """Encrypts the state of personal events (and snapshots) with AES-GCM under a
-    key belonging to the event's own stream. Stream id, position and topic are
-    bound in as associated data, so a sealed state cannot be moved to another row.
-    """
-
-    vault: Vault  # set by the application after construction
-
-    @staticmethod
-    def _aad(originator_id: Any, version: int, topic: str) -> bytes:
-        return f"{originator_id}:{version}:{topic}".encode()
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        stored = super().to_stored_event(domain_event)
-        if not getattr(type(domain_event), "personal", True):
-            return replace(stored, state=CLEAR + stored.state)
-        key = self.vault.key_for(str(stored.originator_id), create=True)
-        if key is None:  # the stream was erased: nothing more is written in it
-            raise StreamErased(str(stored.originator_id))
-        nonce = os.urandom(12)
-        aad = self._aad(stored.originator_id, stored.originator_version, stored.topic)
-        sealed = AESGCM(key).encrypt(nonce, stored.state, aad)
-        return replace(stored, state=SEALED + nonce + sealed)
-
-    def open_state(self, stored: StoredEvent) -> bytes:
-        state = stored.state
-        if state[:1] == CLEAR:
-            return state[1:]
-        if state[:1] != SEALED:
-            raise MapperDeserialisationError(
-                f"event {stored.originator_id}@{stored.originator_version} has an unknown state format"
-            )
-        key = self.vault.key_for(str(stored.originator_id), create=False)
-        if key is None:
-            raise StreamErased(str(stored.originator_id))
-        aad = self._aad(stored.originator_id, stored.originator_version, stored.topic)
-        try:
-            return AESGCM(key).decrypt(state[1:13], state[13:], aad)
-        except Exception as e:  # InvalidTag: altered bytes or the wrong key
-            raise MapperDeserialisationError(
-                f"event {stored.originator_id}@{stored.originator_version} failed its integrity check"
-            ) from e
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return super().to_domain_event(replace(stored_event, state=self.open_state(stored_event)))
 
 
 def link_hash(prev: bytes, originator_id: str, version: int, topic: str, state: bytes) -> bytes:

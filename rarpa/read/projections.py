@@ -22,9 +22,9 @@ import sqlite_utils
 from events import learner as ev
 from events import staff as st
 from events.vocabulary import RATINGS
-from rarpa import scrub
-from rarpa.domain import follow_up_date
-from rarpa.store import StreamErased
+from rarpa.store import scrub
+from rarpa.record import follow_up_date
+from rarpa.store.cipher import StreamErased
 
 PROJECTION = "progress"
 BATCH = 500

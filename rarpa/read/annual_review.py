@@ -13,7 +13,9 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 from events.vocabulary import PFA_AREAS, RATINGS
-from rarpa import history, limits, queries
+from rarpa.read import history
+from rarpa.record import limits
+from rarpa.read import queries
 
 EVIDENCE_PER_OUTCOME = 4
 MAX_DAYS = 366

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Iterable
 
-from rarpa.access import Actor
+from rarpa.service.access import Actor
 
 
 def _rows(conn: sqlite3.Connection, sql: str, args: Iterable = ()) -> list[dict]:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from rarpa import scrub
+from rarpa.store import scrub
 
 
 def _now() -> str:

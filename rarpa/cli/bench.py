@@ -21,10 +21,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from rarpa.access import system_actor
-from rarpa.application import RecordApplication
+from rarpa.service.access import system_actor
+from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
-from rarpa.projections import Projector
+from rarpa.read.projections import Projector
 
 LEARNERS = 16
 
@@ -129,7 +129,7 @@ def five_year_learner(app: RecordApplication, observations: int = 2000) -> str:
 
     from events.base import clock
     from events.vocabulary import CONTEXTS, PFA_AREAS, RATINGS
-    from rarpa.domain import Learner, ObservationIdClaim
+    from rarpa.record import Learner, ObservationIdClaim
 
     rng = random.Random(5)
     actor = system_actor("bench")
@@ -165,7 +165,7 @@ def five_year_learner(app: RecordApplication, observations: int = 2000) -> str:
 def pack_timing(folder: Path, observations: int, repeats: int = 10) -> tuple[float, float, int]:
     """Seconds to build the annual-review pack for the five-year learner, against
     one raw SELECT of that learner's observation rows from the same read model."""
-    from rarpa.annual_review import pack
+    from rarpa.read.annual_review import pack
 
     app = _fresh_app(folder, "five-years")
     app.register_provider(system_actor("bench"), "northfield", "Northfield College")
@@ -210,7 +210,7 @@ def run(writes: int = 2000, threads: int = 8, echo=print) -> dict:
         results["app_writes_group"] = rate
 
         # Rebuild a realistic store: the demo year plus the grouped writes above.
-        from rarpa.demo import load_demo
+        from rarpa.cli.demo import load_demo
 
         load_demo(grouped, echo=lambda *_: None)
         results["raw_read_insert"], n_raw = raw_read_insert(grouped.settings.db, folder)

@@ -23,10 +23,10 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from rarpa import access
-from rarpa.access import Actor, Forbidden, NotFound
+from rarpa.service import access
+from rarpa.service.access import Actor, Forbidden, NotFound
 from rarpa.config import Settings
-from rarpa.domain import (
+from rarpa.record import (
     Learner,
     ObservationIdClaim,
     Provider,
@@ -35,8 +35,9 @@ from rarpa.domain import (
     provider_id,
     user_id,
 )
-from rarpa.store import ChainedSQLiteRecorder, PerStreamCipherMapper, SignedHead, StreamErased
-from rarpa.vault import Vault
+from rarpa.store.cipher import PerStreamCipherMapper, StreamErased
+from rarpa.store.sqlite import ChainedSQLiteRecorder, SignedHead
+from rarpa.store.vault import Vault
 
 # A write that loses a race with another writer of the same learner is tried
 # again on the fresh state for this long before the caller is told to retry.
@@ -123,7 +124,7 @@ class RecordApplication(Application):
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.settings.db,
                 "SQLITE_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "rarpa.store:ChainedSQLiteRecorder",
+                "APPLICATION_RECORDER_TOPIC": "rarpa.store.sqlite:ChainedSQLiteRecorder",
             }
         )
         assert isinstance(self.recorder, ChainedSQLiteRecorder)

@@ -35,7 +35,7 @@ from events.vocabulary import (
     SELF_ASSESSMENT_ANSWERS,
     TARGET_CLOSED_AS,
 )
-from rarpa import limits
+from rarpa.record import limits
 
 # Names for the deterministic ids of providers and users (uuid5), so a slug or
 # an email finds its stream without an index.

@@ -29,7 +29,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidSignature
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
-from rarpa.store import StreamErased, head_message, snapshot_of, walk_chains, walk_log
+from rarpa.store.cipher import StreamErased
+from rarpa.store.sqlite import head_message, snapshot_of, walk_chains, walk_log
 
 
 @dataclass

@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from rarpa.access import Forbidden, NotFound, system_actor
-from rarpa.application import Erased, RecordApplication
+from rarpa.service.access import Forbidden, NotFound, system_actor
+from rarpa.service.application import Erased, RecordApplication
 from rarpa.config import Settings
-from rarpa.domain import RuleBroken
+from rarpa.record import RuleBroken
 
 
 def _actor():
@@ -32,7 +32,7 @@ def _app() -> RecordApplication:
 
 
 def _projector(app):
-    from rarpa.projections import Projector
+    from rarpa.read.projections import Projector
 
     return Projector(app.settings.views, app)
 
@@ -85,7 +85,7 @@ def serve(host, port, threads):
 @click.option("--learners", default=14, show_default=True, help="How many learners to create.")
 def demo(learners):
     """Load realistic demo data (idempotent: running it again adds nothing)."""
-    from rarpa.demo import load_demo
+    from rarpa.cli.demo import load_demo
 
     app = _app()
     load_demo(app, learners=learners, echo=click.echo)
@@ -125,7 +125,7 @@ def user_add(email, role, provider, display_name):
         password = sys.stdin.readline().rstrip("\n")
     from marshmallow import ValidationError
 
-    from rarpa.schemas import UserIn
+    from rarpa.service.schemas import UserIn
 
     try:
         UserIn().load({"email": email, "role": role, "provider": provider, "display_name": display_name})
@@ -175,7 +175,7 @@ def rebuild():
 
 
 def _parse_as_at(value):
-    from rarpa.history import parse_instant
+    from rarpa.read.history import parse_instant
 
     if value is None:
         return None
@@ -190,7 +190,7 @@ def _parse_as_at(value):
 @click.option("--as-at", "as_at", default=None, help="ISO date-time with offset: the record as it stood then.")
 def history(learner_id, as_at):
     """The learner's events and progress (as JSON), now or as at a time."""
-    from rarpa.history import history as history_of
+    from rarpa.read.history import history as history_of
 
     result = history_of(_app(), _actor(), learner_id, _parse_as_at(as_at))
     click.echo(json.dumps(result, indent=2))
@@ -209,7 +209,7 @@ def export(learner_id):
 @main.command()
 def verify():
     """Check the hash chains, the signed head and every snapshot; exit 1 naming the first break."""
-    from rarpa.verify import verify as run_verify
+    from rarpa.store.verify import verify as run_verify
 
     app = _app()
     report = run_verify(app)
@@ -263,7 +263,7 @@ def events():
 @click.option("--threads", default=8, show_default=True, help="Concurrent writers for the group-commit test.")
 def bench(writes, threads):
     """Measure writes and rebuild against raw SQLite in the same run; print ratios."""
-    from rarpa.bench import run
+    from rarpa.cli.bench import run
 
     run(writes=writes, threads=threads, echo=click.echo)
 

@@ -20,7 +20,7 @@ from events.vocabulary import (
     SELF_ASSESSMENT_ANSWERS,
     TARGET_CLOSED_AS,
 )
-from rarpa import limits
+from rarpa.record import limits
 
 SHORT = validate.Length(min=1, max=200)
 LONG = validate.Length(min=1, max=4000)

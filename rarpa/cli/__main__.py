@@ -1,0 +1,3 @@
+from rarpa.cli import main
+
+main()
