@@ -22,8 +22,6 @@ from events.vocabulary import (
 )
 from rarpa.record import limits
 
-SHORT = validate.Length(min=1, max=200)
-LONG = validate.Length(min=1, max=4000)
 NOTE = validate.Length(max=4000)
 PROVIDER_CODE = validate.Regexp(r"^[a-z0-9-]{2,40}\Z", error="a provider's short code, e.g. northfield")
 

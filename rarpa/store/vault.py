@@ -165,12 +165,6 @@ class Vault:
                                    "run the erasure again")
             return cur.rowcount == 1
 
-    def is_destroyed(self, stream_id: str) -> bool:
-        row = self._conn.execute(
-            "SELECT destroyed_at FROM stream_keys WHERE stream_id=?", (stream_id,)
-        ).fetchone()
-        return bool(row and row[0])
-
     # --- named secrets (e.g. the key that signs session cookies) ---------------
     def secret(self, name: str) -> bytes:
         with self._lock:
@@ -218,14 +212,6 @@ class Vault:
             (self._hash(token),),
         ).fetchone()
         return row[0] if row else None
-
-    def revoke_tokens(self, user_id: str) -> int:
-        with self._lock:
-            cur = self._conn.execute(
-                "UPDATE api_tokens SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL",
-                (_now(), user_id),
-            )
-            return cur.rowcount
 
     # --- auditor access log -----------------------------------------------------
     def log_access(

@@ -107,7 +107,7 @@ def _verify_head(app, conn, report: Report, last) -> None:
         return
     report.signed_head = position
     row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
-    last_rowid, oid, version, last_log = last
+    last_rowid, oid, version, _ = last
     if last_rowid > position:
         count = conn.execute("SELECT COUNT(*) FROM stored_events WHERE rowid>?", [position]).fetchone()[0]
         first = conn.execute("SELECT rowid, originator_id, originator_version FROM stored_events WHERE rowid>? "
