@@ -48,7 +48,7 @@ class RecordEvent(Aggregate.Event):
         return now()
 
     def apply(self, aggregate: Any) -> None:
-        # The aggregate decides how it changes (singledispatch on the event type).
+        # The aggregate decides how it changes (its `when` picks the handler for this event's class).
         aggregate.when(self)
 
 

@@ -186,7 +186,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
             moment = at(day, hour, minute)
             tick.moment = moment + timedelta(minutes=rng.randint(1, 40))
             if what == "observe":
-                if learner.targets[t["id"]]["status"] != "open":
+                if learner.targets[t["id"]].status != "open":
                     continue
                 if rng.random() < 0.2 and t["step"] < len(RATINGS) - 1:
                     t["step"] += 1
@@ -201,7 +201,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                 elif provider == "northfield" and rng.random() < 0.3:
                     who = support
                 prompt = PROMPT_LEVELS[t["prompt"]]
-                note = f"{learner.targets[t['id']]['text']} {rng.choice(CONTEXT_NOTES[context])}; {PROMPT_NOTES[prompt]}."
+                note = f"{learner.targets[t['id']].text} {rng.choice(CONTEXT_NOTES[context])}; {PROMPT_NOTES[prompt]}."
                 obs_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
                 if rng.random() < 0.1:  # recorded offline, sent when the tablet was back on wifi
                     tick.moment = moment + timedelta(hours=rng.randint(2, 20))
@@ -220,7 +220,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                                                  reason="Recorded for the wrong learner by mistake (undo)")
             elif what == "review":
                 review_no += 1
-                open_targets = [tid for tid, x in learner.targets.items() if x["status"] == "open"]
+                open_targets = [tid for tid, x in learner.targets.items() if x.status == "open"]
                 decisions = []
                 for n, tid in enumerate(open_targets[:3]):
                     if review_no == 2 and n == 0:
@@ -228,7 +228,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                                           "reason": "Met the success criteria consistently since January"})
                     elif review_no == 1 and n == 1:
                         decisions.append({"target_id": tid, "decision": "revise",
-                                          "text": learner.targets[tid]["text"] + " in a new setting",
+                                          "text": learner.targets[tid].text + " in a new setting",
                                           "reason": "Secure in class; next we check it holds somewhere new"})
                     else:
                         decisions.append({"target_id": tid, "decision": "keep"})
@@ -243,12 +243,12 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                     decisions=decisions,
                 )
             elif what == "revise":
-                open_targets = [tid for tid, x in learner.targets.items() if x["status"] == "open"]
+                open_targets = [tid for tid, x in learner.targets.items() if x.status == "open"]
                 if open_targets:
                     tid = open_targets[-1]
                     learner.revise_target(stamp=lead, target_id=tid, kind="renegotiated",
                                           reason="Agreed with the learner: break it into a smaller step first",
-                                          text="With a visual prompt card: " + learner.targets[tid]["text"].lower())
+                                          text="With a visual prompt card: " + learner.targets[tid].text.lower())
             elif what == "self":
                 for tid, x in list(learner.targets.items())[:2]:
                     learner.record_self_assessment(stamp=tutor, target_id=tid,

@@ -1,5 +1,5 @@
-"""What input the record can hold at all, checked at the edges (rarpa/schemas.py,
-the as-at and period parsers) and again by the domain's own helpers.
+"""What input the record can hold at all, checked at the edges (rarpa/service/schemas.py,
+the as-at and period parsers) and again by the record's own checks (rules.py).
 
 * Dates and instants lie between 1900-01-01 and 2100-12-31. Nothing in a
   learner's record (born, observed, reviewed, due, starting) is outside that,

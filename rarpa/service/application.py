@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from rarpa.config import Settings
-from rarpa.record import Learner, RuleBroken
+from rarpa.record import Learner, RuleBroken, records
 from rarpa.service import access
 from rarpa.service.access import Actor, NotFound
 from rarpa.service.cache import AggregateCache, replay
@@ -68,6 +68,10 @@ class RecordApplication(PeopleService, LearnerService, Application):
 
     def _remember_head(self, head: SignedHead) -> None:
         self.vault.remember_head(head.position, head.log_hash, head.signature)
+
+    def register_transcodings(self, transcoder) -> None:
+        super().register_transcodings(transcoder)
+        records.register_transcodings(transcoder)  # a learner's typed records, in snapshots
 
     def construct_mapper(self):
         mapper = self.factory.mapper(
