@@ -1,4 +1,6 @@
-"""The fixed vocabularies of the record (contract names; order matters for ratings)."""
+"""The fixed vocabularies of the record (contract names; order matters for
+ratings), and the words people read for each value: the tablet, the pack and
+the cohort counts all take them from here."""
 
 # Ordinal rating scale, lowest first: distance travelled is counted in these steps.
 RATINGS = ("not_yet", "emerging", "developing", "secure", "generalised")
@@ -43,7 +45,44 @@ RECOMMENDATIONS = ("achieved", "continue", "amend")
 CONSENTS = ("photographs", "sharing_with_partners")
 ROLES = ("tutor", "support", "send_lead", "auditor", "admin")
 
+# --- the words people read ------------------------------------------------------------
+# Each value as a label, where it stands on its own: a button, a heading, a list.
+WORDS: dict[str, dict[str, str]] = {
+    "ratings": {"not_yet": "not yet", "emerging": "emerging", "developing": "developing",
+                "secure": "secure", "generalised": "generalised"},
+    "prompts": {"full_physical": "Full physical", "partial_physical": "Partial physical", "modelled": "Modelled",
+                "verbal": "Verbal", "gestural": "Gestural", "independent": "Independent"},
+    "contexts": {"classroom": "Classroom", "work_placement": "Work placement", "community": "Community",
+                 "home": "Home", "residential": "Residential", "online": "Online", "other": "Other"},
+    # Short headings for the tablet; the pack uses the full names (PACK_WORDS).
+    "areas": {"employment": "Employment", "independent_living": "Independent living",
+              "community": "Friends, relationships and community", "health": "Good health"},
+    "closed_as": {"achieved": "achieved", "partly_achieved": "partly achieved", "not_achieved": "not achieved",
+                  "withdrawn": "withdrawn"},
+    # How a target changed (a revision's kind, or its closing).
+    "changes": {"renegotiated": "Renegotiated", "revised": "Revised", "closed": "Closed"},
+    "decisions": {"keep": "Keep", "revise": "Revise", "close": "Close"},
+    # The two kinds of review (two events; the read model's reviews.kind).
+    "reviews": {"progress": "progress review", "annual": "annual review"},
+    # The learner's own answers, in their words.
+    "answers": {"not_yet": "I can't do this yet", "with_help": "I can do this with help",
+                "on_my_own": "I can do this on my own"},
+    "destinations": {"employment": "employment", "supported_internship": "supported internship",
+                     "further_learning": "further learning", "independent_living": "independent living",
+                     "other": "other"},
+    "recommendations": {"achieved": "Achieved", "continue": "Continue", "amend": "Amend"},
+    # The roles, and the command line's own ("system"), as a change's history names them.
+    "roles": {"tutor": "tutor", "support": "support", "send_lead": "send lead", "auditor": "auditor",
+              "admin": "admin", "system": "system"},
+}
 
-def rating_step(rating: str) -> int:
-    """Position of a rating on the scale (0 = not_yet)."""
-    return RATINGS.index(rating)
+# How the annual-review pack says a value inside a sentence, where that differs
+# from its label: written to and about the learner, in full.
+PACK_WORDS: dict[str, dict[str, str]] = {
+    "ratings": {**WORDS["ratings"], "generalised": "generalised (in new places and with new people)"},
+    "contexts": {"classroom": "in class", "work_placement": "at work placement", "community": "out in the community",
+                 "home": "at home", "residential": "in residential", "online": "online", "other": "elsewhere"},
+    "areas": {"employment": "Employment and further learning", "independent_living": "Independent living",
+              "community": "Friends, relationships and community", "health": "Good health"},
+    "recommendations": {"achieved": "outcome achieved", "continue": "continue", "amend": "amend"},
+}

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rarpa.service.access import system_actor
+from rarpa.service.access import Actor, can_see, scope, system_actor
 from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
 from tests.test_web import sign_in, token_of
@@ -111,6 +111,19 @@ def test_the_tables_agree_with_the_world():
         else:
             rule = set()
         assert SEES[user] == rule, user
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_scope_states_the_rule_can_see_states(user):
+    """The lists and counts (access.scope, as SQL in rarpa.read.queries) and one
+    learner (access.can_see) follow the same rule: SEES."""
+    role, provider, caseload = USERS[user]
+    actor = Actor(user_id=user, role=role, provider=provider, caseload=frozenset(caseload))
+    kind, values = scope(actor)
+    for name, (_, providers) in LEARNERS.items():
+        listed = kind == "all" or (kind == "caseload" and name in values) or (
+            kind == "provider" and bool(values & set(providers)))
+        assert listed == can_see(actor, name, providers) == (name in SEES[user]), (user, name)
 
 
 # --- building it ---------------------------------------------------------------------------------

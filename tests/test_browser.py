@@ -636,7 +636,7 @@ def test_screenshots(browser, server, name, viewport):
         context.close()
 
 
-# --- 10. reviews: self-assessment, progress review, the pack, the cohort (issue 5) -------------
+# --- 10. reviews: self-assessment, progress review, the pack, the cohort -------------
 def test_a_learner_self_assesses_with_taps_only(page, server):
     """At tablet size, with no typing: learner card, "How am I doing?", an answer."""
     sign_in(page, server)
@@ -677,7 +677,7 @@ def test_review_pack_and_cohort_pages_are_accessible(page, server):
     assert not any(first.split()[0] in text for first, *_ in LEARNERS[:LEARNER_COUNT])  # counts, no names
 
 
-# --- 11. the Content-Security-Policy (issue 8) ------------------------------------------------------
+# --- 11. the Content-Security-Policy ------------------------------------------------------
 PUT_INLINE_CODE_IN = """() => {
   const script = document.createElement("script");
   script.textContent = "window.__inlineRan = true";

@@ -72,7 +72,7 @@ def test_a_crash_mid_batch_neither_skips_nor_repeats(app, projector, world, syst
     before_position, before = projector.position(), projector.dump()
     for i in range(10):
         app.record_observation(system, amy, **observation(t1, RATINGS[i % 5], minutes_ago=100 - i))
-    original = ProgressProjection.__dict__["apply"]  # the singledispatch descriptor itself
+    original = ProgressProjection.__dict__["apply"]  # the method itself, unbound
     seen = {"n": 0}
 
     def failing_apply(self, event, seq):

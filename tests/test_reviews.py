@@ -207,7 +207,7 @@ def test_progress_review_page_records_decisions_and_shows_errors_by_the_field(we
     form[f"reason-{target}"] = "Secure on buses; next the train"
     assert web.post(f"/learners/{amy}/reviews/new", data=form).status_code == 302
     learner = app.learner(system, amy)
-    assert learner.targets[target]["text"] == "Buy a train ticket"
+    assert learner.targets[target].text == "Buy a train ticket"
 
 
 def test_cohort_is_counts_only_for_the_leads_provider(web, app, world, system):
@@ -236,7 +236,7 @@ def test_a_progress_review_can_agree_a_new_target(web, app, world, system):
     assert bad.status_code == 422 and 'href="#new_baseline"' in bad.get_data(as_text=True)
     form["new_baseline"] = "emerging"
     assert web.post(f"/learners/{amy}/reviews/new", data=form).status_code == 302
-    texts = [t["text"] for t in app.learner(system, amy).targets.values()]
+    texts = [t.text for t in app.learner(system, amy).targets.values()]
     assert "Use the timetable app" in texts
     kinds = [type(e).__name__ for e in app.learner_events(system, amy)]
     assert kinds[-3:] == ["ProgressReviewHeld", "TargetSet", "BaselineRecorded"]

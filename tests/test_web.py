@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
-
+from events import vocabulary
 from tests.conftest import PASSWORD
 
 
@@ -110,7 +110,7 @@ def test_a_plain_form_post_works_without_scripts(web, world, app, system):
                               "context": "home", "observed_at": "", "note": ""})
     assert response.status_code == 302 and f"#t-{target}" in response.headers["Location"]
     (entry,) = app.learner(system, amy).observations.values()
-    assert entry[3] == "developing"
+    assert entry.rating == "developing"
 
 
 def test_bad_rating_is_a_readable_message_not_a_500(web, world):
@@ -147,7 +147,7 @@ def test_correction_needs_a_reason_and_keeps_what_was_typed(web, world, app, sys
     assert done.status_code == 302
     _, html = page(web, path + "?history=1")
     assert "(corrected)" in html and "Corrected" in html and "Wrong button" in html
-    assert app.learner(system, amy).observation(fields["id"])["rating"] == "emerging"
+    assert app.learner(system, amy).observation(fields["id"]).rating == "emerging"
 
 
 def test_an_administrator_sees_no_learner_records(web, world):
@@ -209,3 +209,16 @@ def test_a_page_the_role_may_not_use_answers_with_a_page_not_json(web, world):
     assert response.status_code == 403
     assert response.mimetype == "text/html"
     assert "Your role does not allow this." in text
+
+
+def test_every_vocabulary_value_has_its_words():
+    """The words people read come from events.vocabulary, for every value."""
+    v = vocabulary
+    for key, values in (("ratings", v.RATINGS), ("prompts", v.PROMPT_LEVELS), ("contexts", v.CONTEXTS),
+                        ("areas", v.PFA_AREAS), ("closed_as", v.TARGET_CLOSED_AS),
+                        ("changes", (*v.REVISION_KINDS, "closed")), ("decisions", v.REVIEW_DECISIONS),
+                        ("answers", v.SELF_ASSESSMENT_ANSWERS), ("destinations", v.DESTINATIONS),
+                        ("recommendations", v.RECOMMENDATIONS), ("roles", (*v.ROLES, "system"))):
+        assert set(v.WORDS[key]) == set(values), key
+    for key, words in v.PACK_WORDS.items():
+        assert set(words) == set(v.WORDS[key]), key

@@ -1,4 +1,4 @@
-"""The web adapter: Flask app factory, the JSON API and (later) the PWA pages."""
+"""The web adapter: the Flask app factory, the JSON API and the tablet app's pages."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from web import auth as web_auth
-    from web import problems
+    from web import common, problems
     from web.api import api
     from web.pages import pages
     from web.reviews import reviews
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(api)  # the API authenticates with bearer tokens, not cookies
     problems.install(app)
+    common.install(app)
     app.register_blueprint(api)
     app.register_blueprint(web_auth.auth)
     app.register_blueprint(pages)

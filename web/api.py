@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1 (the contract in DESIGN.md).
+"""The JSON API under /api/v1 (its contract: the schemas in
+rarpa/service/schemas.py, published as /api/v1/openapi.json).
 
 Each view: authenticate (bearer token), validate the body with its marshmallow
 schema, call the service, wait for the read model (read-your-writes), answer
@@ -11,17 +12,20 @@ from __future__ import annotations
 import json as std_json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, json, jsonify, request
+from flask import Blueprint, Response, g, json, jsonify, request
 
 import events
-from rarpa.read import annual_review
+from rarpa.read import annual_review, queries
 from rarpa.read import history as history_mod
-from rarpa.read import queries
 from rarpa.service import schemas as S
 from rarpa.service.access import NotFound
-from web.problems import Problem
+from web.auth import client_address, signin
+from web.common import learner_in_sight, services
+from web.openapi import spec_for
+from web.problems import TITLES, Problem
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -48,10 +52,6 @@ def route(rule, method="GET", *, summary, body=None, returns=None, status=200, q
         return fn
 
     return register
-
-
-def services():
-    return current_app.extensions["rarpa"]
 
 
 # No body of ours nests deeper than 4 (a review's new targets' outcome ids).
@@ -123,8 +123,6 @@ def authenticate():
                       headers={"WWW-Authenticate": 'Bearer realm="rarpa"'})
     actor = services().app.actor_for_token(token.strip())
     if actor is None:
-        from web.auth import client_address, signin
-
         # Tokens are random and looked up by digest, so guessing is hopeless and
         # cheap to refuse; still, an address sending many invalid ones is told to
         # stop. A valid token is never refused, whatever its address did.
@@ -143,11 +141,6 @@ def authenticate():
             detail=request.query_string.decode("utf-8", "replace")[:500],  # a client may send any bytes
         )
     return None
-
-
-def _learner_id(learner_id: str) -> str:
-    """Check access to the learner (404 when out of sight) and return its id."""
-    return str(services().app.learner(g.actor, learner_id).id)
 
 
 # --- learners -----------------------------------------------------------------------
@@ -174,7 +167,7 @@ def enrol_learner():
 
 @route("/learners/<learner_id>", summary="One learner", returns=S.LearnerOut)
 def get_learner(learner_id):
-    lid = _learner_id(learner_id)
+    lid = learner_in_sight(learner_id)
     conn = services().fresh()
     learner = queries.learner(conn, lid)
     learner["reviews_due"] = queries.reviews_due(conn, lid)
@@ -201,10 +194,10 @@ def record_consent(learner_id):
 
 # --- stage 1-3: outcomes, aims, targets ------------------------------------------------------
 def _outcome_row(conn, learner_id, outcome_id):
-    for outcome in queries.progress(conn, learner_id)["outcomes"]:
-        if outcome["id"] == outcome_id:
-            return outcome
-    raise NotFound("outcome")
+    outcome = queries.outcome(conn, learner_id, outcome_id)
+    if outcome is None:
+        raise NotFound("outcome")
+    return outcome
 
 
 @route("/learners/<learner_id>/outcomes", "POST", summary="Record an EHCP Section E outcome",
@@ -236,10 +229,10 @@ def agree_aim(learner_id):
 
 
 def _target_row(conn, learner_id, target_id):
-    for t in queries.progress(conn, learner_id)["targets"]:
-        if t["id"] == target_id:
-            return t
-    raise NotFound("target")
+    target = queries.target(conn, learner_id, target_id)
+    if target is None:
+        raise NotFound("target")
+    return target
 
 
 @route("/learners/<learner_id>/targets", "POST", summary="Set a target with its baseline",
@@ -275,14 +268,9 @@ def close_target(learner_id, target_id):
 
 # --- stage 4: observations --------------------------------------------------------------------
 def _observation(conn, learner_id, observation_id):
-    row = conn.execute(
-        "SELECT id, target_id, rating, prompt_level, context, note, observed_at, recorded_at, "
-        "recorded_by, provider, status, corrections FROM observations WHERE id=? AND learner_id=?",
-        [observation_id, learner_id],
-    ).fetchone()
-    if row is None:
+    out = queries.observation(conn, learner_id, observation_id)
+    if out is None:
         raise NotFound("observation")
-    out = dict(row)
     out["target"] = _target_row(conn, learner_id, out["target_id"])
     return out
 
@@ -305,7 +293,7 @@ def record_observation(learner_id):
 @route("/learners/<learner_id>/observations/<observation_id>", summary="One observation",
        returns=S.ObservationOut)
 def get_observation(learner_id, observation_id):
-    lid = _learner_id(learner_id)
+    lid = learner_in_sight(learner_id)
     return answer(_observation(services().fresh(), lid, observation_id))
 
 
@@ -415,7 +403,7 @@ def annual_review_pack(learner_id):
 @route("/learners/<learner_id>/progress", summary="Progress per target and per EHCP outcome",
        returns=S.ProgressOut)
 def get_progress(learner_id):
-    lid = _learner_id(learner_id)
+    lid = learner_in_sight(learner_id)
     return answer(queries.progress(services().fresh(), lid))
 
 
@@ -444,13 +432,15 @@ def export_events(learner_id):
 
 @route("/problems/<int:status>", summary="What a problem type means", public=True)
 def problems(status):
-    from web.problems import TITLES
-
     return answer({"status": status, "title": TITLES.get(status, "Error")})
 
 
 @route("/openapi.json", summary="This document", public=True)
 def openapi():
-    from web.openapi import spec_for
+    return answer(_spec())
 
-    return answer(spec_for(ROUTES))
+
+@lru_cache(maxsize=1)
+def _spec() -> dict:
+    """Built once: the route table is complete when this module has been imported."""
+    return spec_for(ROUTES)

@@ -39,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from rarpa.service.access import Actor, NotFound
 from rarpa.service.application import Erased
+from web.common import services
 
 auth = Blueprint("auth", __name__)
 log = logging.getLogger("rarpa.web.auth")
@@ -252,7 +253,7 @@ def current_actor() -> Actor | None:
     user_id = session.get("user_id")
     if not user_id:
         return None
-    app = current_app.extensions["rarpa"].app
+    app = services().app
     try:
         user = app.user_by_id(user_id)
     except (NotFound, Erased):
@@ -272,7 +273,7 @@ def login_required(view):
         g.actor = actor
         if actor.role == "auditor":
             # Every view an auditor makes is logged, pages as well as the API.
-            current_app.extensions["rarpa"].app.vault.log_access(
+            services().app.vault.log_access(
                 user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
                 learner_id=kwargs.get("learner_id"), detail=request.query_string.decode()[:500],
             )
@@ -325,7 +326,7 @@ def login():
                 if not turn:
                     return _refused(email, 503, "Sign-in is busy just now. Please try again in a few seconds.",
                                     BUSY_SECONDS)
-                actor = current_app.extensions["rarpa"].app.authenticate(email, password)
+                actor = services().app.authenticate(email, password)
             # Counted only now that the password was really checked (an unknown
             # email counts too, so a lock never tells whether an account exists).
             if actor is None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from events.vocabulary import RATINGS
-
-LABELS = {"not_yet": "not yet", "emerging": "emerging", "developing": "developing",
-          "secure": "secure", "generalised": "generalised"}
+from events.vocabulary import RATINGS, WORDS
 
 
 def sparkline(points: list, baseline: str | None, title: str,
@@ -23,13 +20,14 @@ def sparkline(points: list, baseline: str | None, title: str,
         return height - pad - (RATINGS.index(rating) / steps) * (height - 2 * pad)
 
     n = len(points)
+    words = WORDS["ratings"]
     if n:
-        first, last = LABELS[points[0][1]], LABELS[points[-1][1]]
+        first, last = words[points[0][1]], words[points[-1][1]]
         summary = f"{n} observation{'s' if n != 1 else ''}, from {first} to {last}"
     else:
         summary = "no observations yet"
     if baseline:
-        summary += f"; baseline {LABELS[baseline]}"
+        summary += f"; baseline {words[baseline]}"
     parts = [
         f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(title)}: {escape(summary)}" focusable="false">',

@@ -4,7 +4,6 @@ schemas (apispec) — never written by hand, so it cannot drift from validation.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -14,7 +13,8 @@ from rarpa.service.schemas import Problem
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
-def _build(routes) -> dict:
+def spec_for(routes) -> dict:
+    """The document for these routes (web.api.ROUTES)."""
     spec = APISpec(
         title="RARPA Record API",
         version="1",
@@ -55,14 +55,3 @@ def _build(routes) -> dict:
     for path, operations in paths.items():
         spec.path(path=f"/api/v1{path}", operations=operations)
     return spec.to_dict()
-
-
-@lru_cache(maxsize=1)
-def _cached(key: tuple) -> dict:
-    from web.api import ROUTES
-
-    return _build(ROUTES)
-
-
-def spec_for(routes) -> dict:
-    return _cached(tuple((r.rule, r.method) for r in routes))

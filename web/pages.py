@@ -5,57 +5,21 @@ works as a plain form post when scripts are off."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from events.vocabulary import CONTEXTS, PFA_AREAS, PROMPT_LEVELS, RATINGS
 from rarpa.read import queries
-from rarpa.service.access import NotFound
-from rarpa.record import RuleBroken
+from rarpa.service.access import scope
 from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
 from web.auth import login_required
-from web.charts import LABELS, sparkline
+from web.common import form_fields, learner_in_sight, services, submit
 
 pages = Blueprint("pages", __name__)
 
-WORDS = {
-    "ratings": LABELS,
-    "prompts": {"full_physical": "Full physical", "partial_physical": "Partial physical", "modelled": "Modelled",
-                "verbal": "Verbal", "gestural": "Gestural", "independent": "Independent"},
-    "contexts": {"classroom": "Classroom", "work_placement": "Work placement", "community": "Community",
-                 "home": "Home", "residential": "Residential", "online": "Online", "other": "Other"},
-    "areas": {"employment": "Employment", "independent_living": "Independent living",
-              "community": "Friends, relationships and community", "health": "Good health"},
-}
-
-
-def services():
-    return current_app.extensions["rarpa"]
-
-
-@pages.app_template_filter("day")
-def day(value) -> str:
-    """23 Mar 2026: dates people read at a glance (ISO strings or dates)."""
-    if not value:
-        return ""
-    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return f"{d.day} {d.strftime('%b %Y')}"
-
-
-@pages.app_context_processor
-def vocabulary():
-    return {"RATINGS": RATINGS, "PROMPT_LEVELS": PROMPT_LEVELS, "CONTEXTS": CONTEXTS, "PFA_AREAS": PFA_AREAS,
-            "WORDS": WORDS, "sparkline": sparkline}
-
-
-def _learner(learner_id: str):
-    """The learner if this person may see them (404 otherwise)."""
-    try:
-        return services().app.learner(g.actor, learner_id)
-    except NotFound:
-        abort(404)
+# The record form's fields, as a message about them names them.
+FIELD_WORDS = {"id": "This observation", "rating": "Rating", "observed_at": "Time", "target_id": "Target",
+               "context": "Where", "prompt_level": "Prompt", "note": "Note"}
 
 
 @pages.get("/")
@@ -64,7 +28,8 @@ def today():
     now = datetime.now(timezone.utc).date()
     week_start = (now - timedelta(days=now.weekday())).isoformat()
     cards = queries.today_cards(services().fresh(), g.actor, now.isoformat(), week_start)
-    return render_template("today.html", cards=cards, today=now)
+    return render_template("today.html", cards=cards, today=now, sees=scope(g.actor)[0],
+                           may_see_cohort=queries.may_see_cohort(g.actor))
 
 
 def _card_context(conn, learner_id: str, target: dict, **extra) -> dict:
@@ -75,8 +40,7 @@ def _card_context(conn, learner_id: str, target: dict, **extra) -> dict:
 @pages.get("/learners/<learner_id>")
 @login_required
 def learner(learner_id):
-    record = _learner(learner_id)
-    lid = str(record.id)
+    lid = learner_in_sight(learner_id)
     conn = services().fresh()
     page = queries.learner_page(conn, lid)
     about = queries.learner(conn, lid)
@@ -90,7 +54,7 @@ def learner(learner_id):
 
 def _form_observation() -> dict:
     """The record form as the API's schema expects it (empty = not given)."""
-    raw = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
+    raw = form_fields()
     raw.setdefault("observed_at", datetime.now(timezone.utc).isoformat())
     raw.setdefault("id", str(uuid.uuid4()))
     return raw
@@ -101,20 +65,12 @@ def _form_observation() -> dict:
 def record(learner_id):
     """Recording, from the outbox script (or a plain form post without scripts).
     Answers with the refreshed target card: 201 new, 200 an exact repeat."""
-    s = services()
     raw = _form_observation()
-    try:
-        data = ObservationIn().load(raw)
-        written = s.app.record_observation(
-            g.actor, learner_id, observation_id=str(data.pop("id")), target_id=str(data.pop("target_id")), **data
-        )
-    except NotFound:
-        abort(404)
-    except ValidationError as e:
-        return _card_problem(learner_id, raw, 422, _messages(e.messages))
-    except RuleBroken as e:
-        return _card_problem(learner_id, raw, e.status, {e.field: [e.message]})
-    conn = s.wait_for(written)
+    done = submit(ObservationIn, raw, lambda data: services().app.record_observation(
+        g.actor, learner_id, observation_id=str(data.pop("id")), target_id=str(data.pop("target_id")), **data))
+    if done.errors:
+        return _card_problem(raw, done.status, done.errors)
+    written, conn = done.written, done.conn
     if not (request.headers.get("X-Outbox") or request.headers.get("HX-Request")):
         return redirect(url_for("pages.learner", learner_id=learner_id, recorded=written.result["id"]) + "#t-" + raw["target_id"])
     target = queries.target_card(conn, written.learner_id, raw["target_id"])
@@ -124,38 +80,24 @@ def record(learner_id):
     return html, 201 if written.created else 200
 
 
-def _messages(messages) -> dict[str, list[str]]:
-    from web.problems import _flatten
-
-    return _flatten(messages)
-
-
-def _card_problem(learner_id, raw, status, errors):
+def _card_problem(raw, status, errors):
     """A readable message the outbox can show; the observation stays on the tablet."""
-    text = "; ".join(f"{WORDS_FIELD.get(k, k)}: {' '.join(v)}" for k, v in errors.items())
+    text = "; ".join(f"{FIELD_WORDS.get(k, k)}: {' '.join(v)}" for k, v in errors.items())
     return render_template("_problem.html", status=status, text=text, raw=raw), status
-
-
-WORDS_FIELD = {"id": "This observation", "rating": "Rating", "observed_at": "Time", "target_id": "Target",
-               "context": "Where", "prompt_level": "Prompt", "note": "Note"}
 
 
 @pages.post("/learners/<learner_id>/observations/<observation_id>/undo")
 @login_required
 def undo(learner_id, observation_id):
     """Undo straight after recording: a withdrawal, never a deletion."""
-    s = services()
-    try:
-        written = s.app.withdraw_observation(g.actor, learner_id, observation_id=observation_id,
-                                             reason="Undone straight after recording")
-    except NotFound:
-        abort(404)
-    except RuleBroken as e:
-        return render_template("_problem.html", status=e.status, text=e.message, raw={}), e.status
-    conn = s.wait_for(written)
-    obs = queries.observation(conn, written.learner_id, observation_id)
-    target = queries.target_card(conn, written.learner_id, obs["target_id"])
-    return render_template("_target_card.html", **_card_context(conn, written.learner_id, target, undone=obs))
+    done = submit(None, {}, lambda _: services().app.withdraw_observation(
+        g.actor, learner_id, observation_id=observation_id, reason="Undone straight after recording"))
+    if done.errors:
+        return render_template("_problem.html", status=done.status, text=done.text, raw={}), done.status
+    lid = done.written.learner_id
+    obs = queries.observation(done.conn, lid, observation_id)
+    target = queries.target_card(done.conn, lid, obs["target_id"])
+    return render_template("_target_card.html", **_card_context(done.conn, lid, target, undone=obs))
 
 
 @pages.route("/learners/<learner_id>/observations/<observation_id>", methods=["GET", "POST"])
@@ -163,37 +105,30 @@ def undo(learner_id, observation_id):
 def observation(learner_id, observation_id):
     """One observation: its current values, a correction or withdrawal form,
     and on request its history (who changed what, when and why)."""
-    record_ = _learner(learner_id)
-    lid = str(record_.id)
+    lid = learner_in_sight(learner_id)
     s = services()
     errors: dict[str, list[str]] = {}
     form = {}
     status = 200
     action = None
     if request.method == "POST":
-        form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "action")}
+        form = form_fields("action", keep_empty=True)
         action = request.form.get("action", "correct")
-        try:
-            if action == "withdraw":
-                data = WithdrawalIn().load({"reason": form.get("reason", "")})
-                written = s.app.withdraw_observation(g.actor, lid, observation_id=observation_id, **data)
-            else:
-                clean = {k: v for k, v in form.items() if v != ""}
-                data = CorrectionIn().load(clean)
-                written = s.app.correct_observation(g.actor, lid, observation_id=observation_id, **data)
-            s.wait_for(written)
+        if action == "withdraw":
+            done = submit(WithdrawalIn, {"reason": form.get("reason", "")}, lambda data: s.app.withdraw_observation(
+                g.actor, lid, observation_id=observation_id, **data))
+        else:
+            done = submit(CorrectionIn, {k: v for k, v in form.items() if v != ""}, lambda data: s.app.correct_observation(
+                g.actor, lid, observation_id=observation_id, **data))
+        if not done.errors:
             return redirect(url_for("pages.observation", learner_id=lid, observation_id=observation_id, done=action))
-        except ValidationError as e:
-            errors, status = _messages(e.messages), 422
-        except RuleBroken as e:
-            errors, status = {e.field: [e.message]}, e.status
+        errors, status = done.errors, done.status
     conn = s.fresh()
     obs = queries.observation(conn, lid, observation_id)
     if obs is None:
         abort(404)
     about = queries.learner(conn, lid)
-    target = queries.progress(conn, lid)
-    target = next(t for t in target["targets"] if t["id"] == obs["target_id"])
+    target = queries.target(conn, lid, obs["target_id"])
     history = _observation_history(lid, observation_id) if request.args.get("history") or request.headers.get("HX-Request") else None
     if request.headers.get("HX-Request") and request.args.get("history"):
         return render_template("_observation_history.html", history=history)

@@ -57,7 +57,7 @@ def problem_response(status: int, detail: str, errors: dict | None = None, heade
     return response
 
 
-def _flatten(messages, prefix="") -> dict[str, list[str]]:
+def flatten(messages, prefix="") -> dict[str, list[str]]:
     """marshmallow nests messages for nested fields; the API names them by path."""
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
@@ -65,13 +65,13 @@ def _flatten(messages, prefix="") -> dict[str, list[str]]:
             path = f"{prefix}.{key}" if prefix else str(key)
             if key == "_schema":
                 path = prefix or "body"
-            for k, v in _flatten(value, path).items():
+            for k, v in flatten(value, path).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         out[prefix or "body"] = list(messages)
     elif isinstance(messages, list):
         for i, m in enumerate(messages):
-            out.update(_flatten(m, f"{prefix}.{i}"))
+            out.update(flatten(m, f"{prefix}.{i}"))
     else:
         out[prefix or "body"] = [str(messages)]
     return out
@@ -84,7 +84,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _invalid(e: ValidationError):
-        errors = _flatten(e.messages)
+        errors = flatten(e.messages)
         fields = ", ".join(sorted(errors))
         return problem_response(422, f"Please check: {fields}.", errors)
 

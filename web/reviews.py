@@ -7,38 +7,16 @@ import csv
 import io
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from rarpa.read import annual_review
-from rarpa.read import history
-from rarpa.read import queries
-from rarpa.service.access import NotFound
-from rarpa.record import RuleBroken
+from rarpa.read import annual_review, history, queries
+from rarpa.service import access
 from rarpa.service.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
 from web.auth import login_required
-from web.charts import self_symbol
+from web.common import form_fields, learner_in_sight, services, submit
 from web.downloads import ascii_slug, content_disposition
-from web.pages import _messages
 
 reviews = Blueprint("reviews", __name__)
-
-
-@reviews.app_context_processor
-def words():
-    return {"ANSWERS": annual_review.ANSWER_WORDS, "RATING_WORDS": annual_review.RATING_WORDS,
-            "self_symbol": self_symbol}
-
-
-def services():
-    return current_app.extensions["rarpa"]
-
-
-def _learner_id(learner_id: str, action: str = "read") -> str:
-    try:
-        return str(services().app.learner(g.actor, learner_id, action).id)
-    except NotFound:
-        abort(404)
 
 
 def _name(conn, lid: str) -> str:
@@ -50,29 +28,26 @@ def _name(conn, lid: str) -> str:
 @reviews.route("/learners/<learner_id>/self-assessment", methods=["GET", "POST"])
 @login_required
 def self_assessment(learner_id):
-    lid = _learner_id(learner_id, "record")
+    lid = learner_in_sight(learner_id, access.RECORD)
     s = services()
-    said = None
-    status = 200
     if request.method == "POST":
-        raw = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
-        try:
-            data = SelfAssessmentIn().load(raw)
+        raw = form_fields()
+
+        def record(data: dict):
             data["target_id"] = str(data["target_id"])
-            s.wait_for(s.app.record_self_assessment(g.actor, lid, **data))
-            said = data
-        except ValidationError as e:
-            return render_template("_problem.html", status=422, text="; ".join(
-                " ".join(v) for v in _messages(e.messages).values()), raw=raw), 422
-        except RuleBroken as e:
-            return render_template("_problem.html", status=e.status, text=e.message, raw=raw), e.status
+            return s.app.record_self_assessment(g.actor, lid, **data)
+
+        done = submit(SelfAssessmentIn, raw, record)
+        if done.errors:
+            return render_template("_problem.html", status=done.status, text=done.text, raw=raw), done.status
+        said = done.data
         if request.headers.get("HX-Request"):
             target = _open_targets(s.fresh(), lid).get(said["target_id"])
             return render_template("_self_assessment_item.html", t=target, said=said, lid=lid)
         return redirect(url_for("reviews.self_assessment", learner_id=lid, said=said["answer"]))
     conn = s.fresh()
     return render_template("self_assessment.html", lid=lid, name=_name(conn, lid),
-                           targets=list(_open_targets(conn, lid).values()), said=None), status
+                           targets=list(_open_targets(conn, lid).values()), said=None)
 
 
 def _open_targets(conn, lid: str) -> dict:
@@ -83,7 +58,7 @@ def _open_targets(conn, lid: str) -> dict:
 @reviews.route("/learners/<learner_id>/reviews/new", methods=["GET", "POST"])
 @login_required
 def progress_review(learner_id):
-    lid = _learner_id(learner_id, "review")
+    lid = learner_in_sight(learner_id, access.REVIEW)
     s = services()
     conn = s.fresh()
     targets = list(_open_targets(conn, lid).values())
@@ -92,7 +67,7 @@ def progress_review(learner_id):
     status = 200
     if request.method == "POST":
         decisions = []
-        for i, t in enumerate(targets):
+        for t in targets:
             choice = form.get(f"decision-{t['id']}", "keep")
             d = {"target_id": t["id"], "decision": choice}
             if choice == "revise":
@@ -113,19 +88,18 @@ def progress_review(learner_id):
                 "outcome_ids": [o for o in [form.get("new_outcome_id")] if o],
                 "baseline": form.get("new_baseline", ""), "review_by": form.get("new_review_by", ""),
             })
-        try:
-            data = ReviewIn().load(body)
+
+        def hold(data: dict):
             for d in data["decisions"]:
                 d["target_id"] = str(d["target_id"])
             for t in data["new_targets"]:
                 t["outcome_ids"] = [str(o) for o in t["outcome_ids"]]
-            written = s.app.hold_progress_review(g.actor, lid, **data)
-            s.wait_for(written)
+            return s.app.hold_progress_review(g.actor, lid, **data)
+
+        done = submit(ReviewIn, body, hold)
+        if not done.errors:
             return redirect(url_for("pages.learner", learner_id=lid, reviewed=1))
-        except ValidationError as e:
-            errors, status = _review_errors(_messages(e.messages), targets), 422
-        except RuleBroken as e:
-            errors, status = _review_errors({e.field: [e.message]}, targets), e.status
+        errors, status = _review_errors(done.errors, targets), done.status
     outcomes = queries.progress(conn, lid)["outcomes"]
     return render_template("review.html", lid=lid, name=_name(conn, lid), targets=targets, errors=errors,
                            form=form, outcomes=outcomes, today=datetime.now(timezone.utc).date().isoformat()), status
@@ -148,7 +122,7 @@ def _review_errors(errors: dict, targets: list[dict]) -> dict:
 
 # --- the annual-review pack ----------------------------------------------------------------------
 def _pack(learner_id):
-    lid = _learner_id(learner_id)
+    lid = learner_in_sight(learner_id)
     as_at = None
     if request.args.get("as_at"):
         try:
@@ -161,8 +135,6 @@ def _pack(learner_id):
         return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end, as_at=as_at)
     except annual_review.PeriodError as e:
         abort(400, f"{e.field}: {e.message}")
-    except NotFound:
-        abort(404)
 
 
 @reviews.route("/learners/<learner_id>/annual-review", methods=["GET", "POST"])
@@ -186,16 +158,16 @@ def annual_review_page(learner_id):
                 for o in pack["outcomes"]
             ],
         }
-        try:
-            data = AnnualReviewIn().load(body)
+
+        def hold(data: dict):
             for r in data["recommendations"]:
                 r["outcome_id"] = str(r["outcome_id"])
-            services().wait_for(services().app.hold_annual_review(g.actor, lid, **data))
+            return services().app.hold_annual_review(g.actor, lid, **data)
+
+        done = submit(AnnualReviewIn, body, hold)
+        if not done.errors:
             return redirect(url_for("reviews.annual_review_page", learner_id=lid, held=1))
-        except ValidationError as e:
-            errors, status = _messages(e.messages), 422
-        except RuleBroken as e:
-            errors, status = {e.field: [e.message]}, e.status
+        errors, status = done.errors, done.status
     return render_template("annual_review.html", pack=pack, lid=lid, errors=errors, form=request.form,
                            today=datetime.now(timezone.utc).date().isoformat()), status
 
@@ -217,8 +189,6 @@ def annual_review_pdf(learner_id):
 
 # --- the cohort, in counts only -------------------------------------------------------------------
 def _cohort_counts():
-    if g.actor.role not in ("send_lead", "auditor"):
-        abort(403)
     today = datetime.now(timezone.utc).date()
     return queries.cohort_counts(services().fresh(), g.actor, today), today
 

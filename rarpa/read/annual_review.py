@@ -3,8 +3,10 @@ review needs, per outcome and PfA area, in the learner's own words too.
 
 It is built from read-model tables only, so the same code makes the pack from
 the live read model, from a rebuilt one, or from the in-memory replay of the
-record as it stood at a past instant (rarpa/history.py). It is written to and
-about the learner: plain words, their name, no jargon codes.
+record as it stood at a past instant (rarpa/read/history.py). It is written to
+and about the learner: plain words (events.vocabulary), their name, no jargon
+codes. Distances and the latest judgements are measured as the read model
+measures them (rarpa.record.measures).
 """
 
 from __future__ import annotations
@@ -12,26 +14,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
-from events.vocabulary import PFA_AREAS, RATINGS
-from rarpa.read import history
-from rarpa.record import limits
-from rarpa.read import queries
+from events.vocabulary import PACK_WORDS, PFA_AREAS, WORDS
+from rarpa.read import history, queries
+from rarpa.record import limits, measures
 
 EVIDENCE_PER_OUTCOME = 4
 MAX_DAYS = 366
-
-AREA_WORDS = {
-    "employment": "Employment and further learning",
-    "independent_living": "Independent living",
-    "community": "Friends, relationships and community",
-    "health": "Good health",
-}
-RATING_WORDS = {"not_yet": "not yet", "emerging": "emerging", "developing": "developing",
-                "secure": "secure", "generalised": "generalised (in new places and with new people)"}
-ANSWER_WORDS = {"not_yet": "I can't do this yet", "with_help": "I can do this with help",
-                "on_my_own": "I can do this on my own"}
-CONTEXT_WORDS = {"classroom": "in class", "work_placement": "at work placement", "community": "out in the community",
-                 "home": "at home", "residential": "in residential", "online": "online", "other": "elsewhere"}
 
 
 class PeriodError(ValueError):
@@ -80,10 +68,6 @@ def check_period(start: date, end: date) -> None:
         raise PeriodError("from", "an annual-review pack covers at most 12 months")
 
 
-def _step(rating: str | None) -> int | None:
-    return RATINGS.index(rating) if rating else None
-
-
 def _pick_evidence(observations: list[dict]) -> list[dict]:
     """The strongest evidence: recent, and showing the skill in as many
     different places and providers as possible (generalisation)."""
@@ -96,7 +80,7 @@ def _pick_evidence(observations: list[dict]) -> list[dict]:
             key=lambda o: (
                 (o["context"], o["provider"]) not in seen,  # somewhere new first
                 o["context"] not in {c[0] for c in seen},
-                _step(o["rating"]),  # then the strongest judgement
+                measures.step(o["rating"]),  # then the strongest judgement
                 o["observed_at"],  # then the most recent
                 o["id"],
             ),
@@ -105,6 +89,10 @@ def _pick_evidence(observations: list[dict]) -> list[dict]:
         seen.add((best["context"], best["provider"]))
         pool.remove(best)
     return sorted(chosen, key=lambda o: (o["observed_at"], o["id"]))
+
+
+def _latest(observations: list[dict]) -> str | None:
+    return measures.latest_rating((o["observed_at"], o["seq"], o["rating"]) for o in observations)
 
 
 def _recommend(targets: list[dict], name: str) -> tuple[str, str]:
@@ -122,14 +110,15 @@ def _recommend(targets: list[dict], name: str) -> tuple[str, str]:
 
 
 def _target_summary(t: dict, name: str) -> str:
+    words = PACK_WORDS["ratings"]
     if not t["latest"]:
-        return f"No judgement recorded yet; {name} started at {RATING_WORDS[t['baseline']]}."
+        return f"No judgement recorded yet; {name} started at {words[t['baseline']]}."
     if t["distance_in_period"] > 0:
-        return (f"{name} moved from {RATING_WORDS[t['start']]} to {RATING_WORDS[t['latest']]} this year "
+        return (f"{name} moved from {words[t['start']]} to {words[t['latest']]} this year "
                 f"({t['distance_in_period']:+d} step{'s' if abs(t['distance_in_period']) != 1 else ''}).")
     if t["distance_in_period"] == 0:
-        return f"{name} stayed at {RATING_WORDS[t['latest']]} this year."
-    return f"{name} was at {RATING_WORDS[t['start']]} and is now at {RATING_WORDS[t['latest']]}: a harder year for this one."
+        return f"{name} stayed at {words[t['latest']]} this year."
+    return f"{name} was at {words[t['start']]} and is now at {words[t['latest']]}: a harder year for this one."
 
 
 def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date, fingerprint: str = "") -> dict:
@@ -158,8 +147,9 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         mine = [o for o in observations if o["target_id"] == t["id"]]
         before = [o for o in mine if o["observed_at"] < first]
         during = [o for o in mine if first <= o["observed_at"] < last]
-        start_rating = before[-1]["rating"] if before else t["baseline"]
-        latest = during[-1]["rating"] if during else start_rating
+        start_rating = _latest(before) or t["baseline"]
+        latest = _latest(during) or start_rating
+        shown = latest if (during or before) else None
         targets[t["id"]] = {
             "id": t["id"],
             "text": t["text"],
@@ -168,9 +158,9 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             "closed_as": t["closed_as"],
             "baseline": t["baseline"],
             "start": start_rating,
-            "latest": latest if (during or before) else None,
-            "distance": (_step(latest) - _step(t["baseline"])) if (during or before) and t["baseline"] else 0,
-            "distance_in_period": (_step(latest) - _step(start_rating)) if during and start_rating else 0,
+            "latest": shown,
+            "distance": measures.distance(t["baseline"], shown),
+            "distance_in_period": measures.distance(start_rating, latest) if during else 0,
             "observations_in_period": len(during),
             "contexts": sorted({o["context"] for o in during if o["context"]}),
             "chart": [{"observed_at": o["observed_at"], "rating": o["rating"]} for o in during],
@@ -189,18 +179,17 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             ob["target_text"] = targets[ob["target_id"]]["text"]
             ob["provider_name"] = provider_names.get(ob["provider"], ob["provider"])
             ob["provider_role"] = "lead provider" if providers.get(ob["provider"]) else "partner provider"
-            ob["where"] = CONTEXT_WORDS.get(ob["context"] or "", "")
+            ob["where"] = PACK_WORDS["contexts"].get(ob["context"] or "", "")
             ob.pop("seq", None)
-        distances = [t["distance"] for t in rows]
         recommendation, why = _recommend(rows, name)
         outcomes.append({
             "id": o["id"],
             "text": o["text"],
             "pfa_area": o["pfa_area"],
-            "pfa_heading": AREA_WORDS[o["pfa_area"]],
+            "pfa_heading": PACK_WORDS["areas"][o["pfa_area"]],
             "due": o["due"],
-            "distance": round(sum(distances) / len(distances), 2) if distances else 0.0,
-            "distance_in_period": round(sum(t["distance_in_period"] for t in rows) / len(rows), 2) if rows else 0.0,
+            "distance": measures.mean_distance(t["distance"] for t in rows),
+            "distance_in_period": measures.mean_distance(t["distance_in_period"] for t in rows),
             "targets": [{k: v for k, v in t.items() if k != "_during"} for t in rows],
             "evidence": evidence,
             "recommendation": recommendation,
@@ -208,7 +197,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         recommendations.append({"outcome_id": o["id"], "recommendation": recommendation, "why": why})
 
     self_assessments = [
-        {**dict(r), "target_text": targets.get(r["target_id"], {}).get("text", ""), "says": ANSWER_WORDS[r["answer"]]}
+        {**dict(r), "target_text": targets.get(r["target_id"], {}).get("text", ""), "says": WORDS["answers"][r["answer"]]}
         for r in conn.execute(
             "SELECT target_id, answer, words, assessed_at FROM self_assessments "
             "WHERE learner_id=? AND assessed_at>=? AND assessed_at<? ORDER BY assessed_at, seq",

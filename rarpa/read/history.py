@@ -10,16 +10,17 @@ later, is not part of what the record said at that instant.
 from __future__ import annotations
 
 import sqlite3
-from itertools import takewhile
 from datetime import datetime, timezone
+from itertools import takewhile
 
 import sqlite_utils
 
 import events
-from rarpa.record import limits
 from rarpa.read import queries
+from rarpa.read.projections import ProgressProjection
+from rarpa.read.tables import in_memory
+from rarpa.record import limits
 from rarpa.service.access import NotFound
-from rarpa.read.projections import ProgressProjection, create_schema
 
 
 def parse_instant(value: str) -> datetime:
@@ -39,10 +40,8 @@ def parse_instant(value: str) -> datetime:
 
 def replay(learner_events: list, providers: list[tuple[str, str]] = ()) -> sqlite3.Connection:
     """A throw-away read model holding just these events (and provider names)."""
-    conn = sqlite3.connect(":memory:")
-    conn.row_factory = sqlite3.Row
+    conn = in_memory()
     db = sqlite_utils.Database(conn)
-    create_schema(db)
     db["providers"].insert_all([{"slug": s, "name": n} for s, n in providers], pk="slug")
     projection = ProgressProjection(db)
     for e in learner_events:

@@ -1,26 +1,30 @@
 """Read-side queries: each answers one question from the read model in a query
-or two. They return the contract's JSON shapes."""
+or two. They return the contract's JSON shapes. Who may see which learners is
+access.scope's to say; the queries only turn it into SQL."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import date, timedelta
 from typing import Iterable
 
-from rarpa.service.access import Actor
+from events.vocabulary import PFA_AREAS, WORDS
+from rarpa.service.access import Actor, Forbidden, scope
 
 
 def _rows(conn: sqlite3.Connection, sql: str, args: Iterable = ()) -> list[dict]:
     return [dict(r) for r in conn.execute(sql, list(args))]
 
 
+TARGET_COLUMNS = ("id, text, success_criteria, status, closed_as, baseline, latest, distance, "
+                  "observations, last_observed_at, review_by, revisions, summative")
+OUTCOME_COLUMNS = "id, text, pfa_area, due, distance"
+
+
 def progress(conn: sqlite3.Connection, learner_id: str) -> dict:
     """Progress per target and per EHCP outcome (contract shape, plus detail)."""
     targets = _rows(
-        conn,
-        "SELECT id, text, success_criteria, status, closed_as, baseline, latest, distance, "
-        "observations, last_observed_at, review_by, revisions, summative "
-        "FROM targets WHERE learner_id=? ORDER BY set_at, id",
-        [learner_id],
+        conn, f"SELECT {TARGET_COLUMNS} FROM targets WHERE learner_id=? ORDER BY set_at, id", [learner_id]
     )
     links: dict[str, list[str]] = {}
     for r in conn.execute(
@@ -35,15 +39,40 @@ def progress(conn: sqlite3.Connection, learner_id: str) -> dict:
     for t in targets:
         t["outcome_ids"] = sorted(by_target.get(t["id"], []))
     outcomes = _rows(
-        conn,
-        "SELECT id, text, pfa_area, due, distance FROM outcomes WHERE learner_id=? "
-        "ORDER BY pfa_area, recorded_at, id",
+        conn, f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE learner_id=? ORDER BY pfa_area, recorded_at, id",
         [learner_id],
     )
     for o in outcomes:
         o["targets"] = sorted(links.get(o["id"], []))
         o["distance"] = float(o["distance"] or 0)
     return {"targets": targets, "outcomes": outcomes}
+
+
+def target(conn: sqlite3.Connection, learner_id: str, target_id: str) -> dict | None:
+    """One target as in progress(), reading only its own rows."""
+    row = conn.execute(f"SELECT {TARGET_COLUMNS} FROM targets WHERE id=? AND learner_id=?",
+                       [target_id, learner_id]).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["outcome_ids"] = [r[0] for r in conn.execute(
+        "SELECT outcome_id FROM target_outcomes WHERE target_id=? AND learner_id=? ORDER BY outcome_id",
+        [target_id, learner_id])]
+    return out
+
+
+def outcome(conn: sqlite3.Connection, learner_id: str, outcome_id: str) -> dict | None:
+    """One EHCP outcome as in progress(), reading only its own rows."""
+    row = conn.execute(f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE id=? AND learner_id=?",
+                       [outcome_id, learner_id]).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["distance"] = float(out["distance"] or 0)
+    out["targets"] = [r[0] for r in conn.execute(
+        "SELECT target_id FROM target_outcomes WHERE outcome_id=? AND learner_id=? ORDER BY target_id",
+        [outcome_id, learner_id])]
+    return out
 
 
 def learner(conn: sqlite3.Connection, learner_id: str) -> dict | None:
@@ -64,28 +93,29 @@ def learner(conn: sqlite3.Connection, learner_id: str) -> dict | None:
     return out
 
 
+def _in_sight(actor: Actor) -> tuple[str, list]:
+    """access.scope as an SQL condition on learners ``l``, with its arguments."""
+    kind, values = scope(actor)
+    marks = ",".join("?" * len(values))
+    if kind == "all":
+        return "1", []
+    if kind == "caseload":
+        return f"l.id IN ({marks})", sorted(values)
+    if kind == "provider":
+        return f"l.id IN (SELECT learner_id FROM learner_providers WHERE provider IN ({marks}))", sorted(values)
+    return "0", []
+
+
 def visible_learners(conn: sqlite3.Connection, actor: Actor) -> list[dict]:
     """The learners this person may see, by role: caseload, provider or all."""
-    base = (
+    where, args = _in_sight(actor)
+    return _rows(
+        conn,
         "SELECT l.id, l.name, l.preferred_name, l.date_of_birth, l.lead_provider AS provider, "
-        "l.last_observed_at, l.annual_review_due FROM learners l WHERE l.status='active' "
+        f"l.last_observed_at, l.annual_review_due FROM learners l WHERE l.status='active' AND {where} "
+        "ORDER BY l.name, l.id",
+        args,
     )
-    if actor.role in ("system", "auditor"):
-        return _rows(conn, base + "ORDER BY l.name, l.id")
-    if actor.role in ("tutor", "support"):
-        ids = sorted(actor.caseload)
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        return _rows(conn, base + f"AND l.id IN ({marks}) ORDER BY l.name, l.id", ids)
-    if actor.role == "send_lead":
-        return _rows(
-            conn,
-            base + "AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider=?) "
-            "ORDER BY l.name, l.id",
-            [actor.provider],
-        )
-    return []
 
 
 def reviews_due(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
@@ -134,8 +164,6 @@ def today_cards(conn: sqlite3.Connection, actor: Actor, today: str, week_start: 
 
 
 def _plus_days(iso: str, days: int) -> str:
-    from datetime import date, timedelta
-
     return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
 
 
@@ -172,12 +200,12 @@ def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> 
 def target_card(conn: sqlite3.Connection, learner_id: str, target_id: str, recent: int = 3) -> dict | None:
     """One target as on the learner page, reading only its own observations:
     what recording and undo answer with, so they stay fast for long records."""
-    target = next((t for t in progress(conn, learner_id)["targets"] if t["id"] == target_id), None)
-    if target is None:
+    one = target(conn, learner_id, target_id)
+    if one is None:
         return None
     observations = _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE target_id=? "
                                "AND learner_id=? ORDER BY observed_at, seq", [target_id, learner_id])
-    return _with_evidence(target, observations, recent)
+    return _with_evidence(one, observations, recent)
 
 
 def last_context(conn: sqlite3.Connection, user_id: str) -> str | None:
@@ -210,19 +238,28 @@ DISTANCE_BANDS = (
 )
 
 
-def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
+def may_see_cohort(actor: Actor) -> bool:
+    """Cohort counts cover a provider or everyone, never a caseload (a handful
+    of learners would be as good as named)."""
+    return scope(actor)[0] in ("all", "provider")
+
+
+def _target_group(status: str, closed_as: str | None) -> str:
+    return "open" if status == "open" else f"closed: {WORDS['closed_as'][closed_as]}"
+
+
+def cohort_counts(conn: sqlite3.Connection, actor: Actor, today: date) -> dict:
     """Counts only, never names: the anonymous tracking a SEND lead reports on
     (reviews due, who has not been seen, targets by status, outcomes by PfA area
     and distance travelled). A SEND lead sees their provider; an auditor all.
     A learner whose data was erased still counts (their record's anonymous
     shape is kept) in learners, targets, outcomes and destinations; reviews
     due and "not observed" are about learners still on a programme."""
-    counted = "l.status IN ('active', 'erased')"
-    if actor.role == "send_lead":
-        scope, where, args = actor.provider, (
-            f"{counted} AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider=?)"), [actor.provider]
-    else:
-        scope, where, args = "all", counted, []
+    if not may_see_cohort(actor):
+        raise Forbidden(f"a {actor.role} cannot see cohort counts")
+    kind, values = scope(actor)
+    in_sight, args = _in_sight(actor)
+    where = f"l.status IN ('active', 'erased') AND {in_sight}"
     ids = f"SELECT l.id FROM learners l WHERE {where}"
     active = f"SELECT l.id FROM learners l WHERE {where} AND l.status='active'"
     today_iso = today.isoformat()
@@ -239,14 +276,14 @@ def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
     add("not observed in the last two weeks", "learners",
         f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND (last_observed_at IS NULL OR last_observed_at < ?)",
         [_plus_days(today_iso, -14)])
-    for (status,) in conn.execute(
-        f"SELECT DISTINCT CASE WHEN status='open' THEN 'open' ELSE 'closed: ' || REPLACE(closed_as, '_', ' ') END "
-        f"FROM targets WHERE learner_id IN ({ids}) ORDER BY 1", args
-    ).fetchall():
-        add("targets", status,
-            f"SELECT COUNT(*) FROM targets WHERE learner_id IN ({ids}) AND "
-            "(CASE WHEN status='open' THEN 'open' ELSE 'closed: ' || REPLACE(closed_as, '_', ' ') END)=?", [status])
-    for area in ("employment", "independent_living", "community", "health"):
+    targets: dict[str, int] = {}
+    for status, closed_as, count in conn.execute(
+        f"SELECT status, closed_as, COUNT(*) FROM targets WHERE learner_id IN ({ids}) GROUP BY status, closed_as", args
+    ):
+        group = _target_group(status, closed_as)
+        targets[group] = targets.get(group, 0) + count
+    rows.extend({"measure": "targets", "group": group, "count": targets[group]} for group in sorted(targets))
+    for area in PFA_AREAS:
         add("outcomes by PfA area", area, f"SELECT COUNT(*) FROM outcomes WHERE learner_id IN ({ids}) AND pfa_area=?", [area])
         for band, condition in DISTANCE_BANDS:
             add(f"outcomes in {area} by distance travelled", band,
@@ -254,7 +291,7 @@ def cohort_counts(conn: sqlite3.Connection, actor: Actor, today) -> dict:
     add("destinations", "recorded", f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids})")
     add("destinations", "sustained (two terms)",
         f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids}) AND sustained_on IS NOT NULL")
-    return {"scope": scope, "rows": rows}
+    return {"scope": "all" if kind == "all" else ", ".join(sorted(values)), "rows": rows}
 
 
 def reviews(conn: sqlite3.Connection, learner_id: str) -> list[dict]:

@@ -33,6 +33,11 @@ def applies(*event_classes: type) -> Callable[[Callable], Callable]:
     return mark
 
 
+def events_applied_by(handler: Any) -> tuple[type, ...]:
+    """The event classes a method was marked with (none for other attributes)."""
+    return getattr(handler, _APPLIES, ())
+
+
 class AppliesEvents:
     """Base of the aggregates: ``when`` hands each event to its handler."""
 
@@ -40,7 +45,7 @@ class AppliesEvents:
         handlers: dict[type, Callable] = {}
         for part in reversed(cls.__mro__):
             for handler in vars(part).values():
-                for event_class in getattr(handler, _APPLIES, ()):
+                for event_class in events_applied_by(handler):
                     if event_class in handlers:
                         raise TypeError(f"{cls.__name__} has two handlers for {event_class.__name__}")
                     handlers[event_class] = handler

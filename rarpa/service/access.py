@@ -1,5 +1,7 @@
-"""Who may do what. Used by the service layer, so the API, the CLI and (later)
-the web pages all follow the same rules.
+"""Who may do what: the one home of the access rules. The service layer
+checks them for every command and read, and the read side turns ``scope``
+into SQL for lists and counts, so the API, the pages and the CLI all follow
+the same rules.
 
 - tutor, support: only learners on their caseload; record and see progress
   (a tutor may also hold progress reviews);
@@ -65,13 +67,28 @@ def system_actor(who: str = "cli") -> Actor:
     return Actor(user_id=f"system:{who}", role="system")
 
 
-def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str]) -> bool:
+def scope(actor: Actor) -> tuple[str, frozenset[str]]:
+    """Which learners this person may see: ("all", {}), ("caseload", their
+    learners' ids), ("provider", {their provider}) or ("none", {}). The read
+    side turns it into SQL for lists and counts; ``can_see`` applies it to one."""
     if actor.role in ("system", "auditor"):
-        return True
+        return "all", frozenset()
     if actor.role in ("tutor", "support"):
-        return str(learner_id) in actor.caseload
+        return "caseload", frozenset(actor.caseload)
     if actor.role == "send_lead":
-        return actor.provider in set(providers)
+        return "provider", frozenset({actor.provider}) if actor.provider else frozenset()
+    return "none", frozenset()
+
+
+def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict) -> bool:
+    """Whether this person may see this learner (who attends ``providers``)."""
+    kind, values = scope(actor)
+    if kind == "all":
+        return True
+    if kind == "caseload":
+        return str(learner_id) in values
+    if kind == "provider":
+        return bool(values & set(providers))
     return False
 
 

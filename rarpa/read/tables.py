@@ -1,0 +1,166 @@
+"""The read model's file: its tables and indexes, and how to open it.
+
+Read-model files written by earlier releases are opened as they are and must
+keep answering: a table or a column may be added, never renamed or changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+from rarpa.record import measures
+from rarpa.store import scrub
+
+TABLES: dict[str, tuple[dict, str | tuple]] = {
+    "tracking": ({"name": str, "position": int}, "name"),
+    "providers": ({"slug": str, "name": str}, "slug"),
+    "users": ({"id": str, "email": str, "display_name": str, "role": str, "provider": str}, "id"),
+    "caseload": ({"user_id": str, "learner_id": str}, ("user_id", "learner_id")),
+    "learners": (
+        {
+            "id": str, "name": str, "preferred_name": str, "date_of_birth": str,
+            "lead_provider": str, "enrolled_at": str, "last_observed_at": str,
+            "status": str, "annual_review_due": str,
+        },
+        "id",
+    ),
+    "learner_providers": ({"learner_id": str, "provider": str, "lead": int}, ("learner_id", "provider")),
+    "outcomes": (
+        {"id": str, "learner_id": str, "text": str, "pfa_area": str, "due": str,
+         "recorded_at": str, "amended_at": str, "targets": int, "distance": float},
+        "id",
+    ),
+    "targets": (
+        {
+            "id": str, "learner_id": str, "text": str, "success_criteria": str, "status": str,
+            "closed_as": str, "baseline": str, "latest": str, "distance": int, "observations": int,
+            "last_observed_at": str, "review_by": str, "set_at": str, "revisions": int,
+            "summative": str,
+        },
+        "id",
+    ),
+    "target_outcomes": ({"target_id": str, "outcome_id": str, "learner_id": str}, ("target_id", "outcome_id")),
+    "observations": (
+        {
+            "id": str, "seq": int, "learner_id": str, "target_id": str, "rating": str,
+            "prompt_level": str, "context": str, "note": str, "observed_at": str,
+            "recorded_at": str, "recorded_by": str, "provider": str, "status": str,
+            "corrections": int,
+        },
+        "id",
+    ),
+    "reviews_due": ({"kind": str, "ref_id": str, "learner_id": str, "due_on": str}, ("kind", "ref_id")),
+    # Reviews, the learner's voice, what changed and why, stage 5.
+    "reviews": (
+        {"id": str, "learner_id": str, "kind": str, "held_on": str, "attendees": str, "learner_views": str,
+         "period_from": str, "period_to": str, "fingerprint": str, "recorded_by": str, "recorded_at": str},
+        "id",
+    ),
+    "recommendations": (
+        {"review_id": str, "outcome_id": str, "learner_id": str, "recommendation": str, "note": str},
+        ("review_id", "outcome_id"),
+    ),
+    "target_changes": (
+        {"seq": int, "learner_id": str, "target_id": str, "kind": str, "at": str, "text": str,
+         "reason": str, "closed_as": str, "review_id": str},
+        "seq",
+    ),
+    "self_assessments": (
+        {"id": str, "seq": int, "learner_id": str, "target_id": str, "answer": str, "words": str,
+         "assessed_at": str, "recorded_by": str},
+        "id",
+    ),
+    "unplanned_outcomes": (
+        {"id": str, "learner_id": str, "text": str, "pfa_area": str, "context": str, "recognised_on": str,
+         "provider": str},
+        "id",
+    ),
+    "next_steps": ({"id": str, "learner_id": str, "text": str, "agreed_on": str}, "id"),
+    "destinations": (
+        {"id": str, "learner_id": str, "kind": str, "detail": str, "starts_on": str, "follow_up_on": str,
+         "sustained_on": str},
+        "id",
+    ),
+}
+INDEXES = [
+    ("targets", ["learner_id"]),
+    ("outcomes", ["learner_id"]),
+    ("observations", ["target_id", "status"]),
+    ("observations", ["learner_id", "observed_at"]),
+    ("target_outcomes", ["outcome_id"]),
+    ("learner_providers", ["provider"]),
+    ("reviews_due", ["learner_id"]),
+    ("reviews_due", ["due_on"]),
+    ("reviews", ["learner_id", "held_on"]),
+    ("target_changes", ["learner_id", "at"]),
+    ("self_assessments", ["learner_id", "assessed_at"]),
+]
+# The tables that hold rows of one learner: emptied when that learner is erased.
+LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
+                  "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
+                  "unplanned_outcomes", "next_steps", "destinations")
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    for name, (columns, pk) in TABLES.items():
+        db[name].create(columns, pk=pk, if_not_exists=True)
+    for table, cols in INDEXES:
+        db[table].create_index(cols, if_not_exists=True)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # The read model can always be rebuilt from the events: no need to fsync each batch.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    # It holds names and notes: what is deleted is overwritten (see rarpa.store.scrub).
+    scrub.secure(conn)
+    add_measures(conn)
+    return conn
+
+
+def in_memory() -> sqlite3.Connection:
+    """A throw-away read model (the record as at an instant)."""
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    add_measures(conn)
+    create_schema(sqlite_utils.Database(conn))
+    return conn
+
+
+class _MeanDistance:
+    """measures.mean_distance as an SQL aggregate (NULLs left out, as AVG leaves them)."""
+
+    def __init__(self):
+        self.distances: list = []
+
+    def step(self, distance) -> None:
+        if distance is not None:
+            self.distances.append(distance)
+
+    def finalize(self) -> float:
+        return measures.mean_distance(self.distances)
+
+
+class _LatestRating:
+    """measures.latest_rating as an SQL aggregate of (observed_at, seq, rating)."""
+
+    def __init__(self):
+        self.observations: list[tuple] = []
+
+    def step(self, observed_at, seq, rating) -> None:
+        self.observations.append((observed_at, seq, rating))
+
+    def finalize(self) -> str | None:
+        return measures.latest_rating(self.observations)
+
+
+def add_measures(conn: sqlite3.Connection) -> None:
+    """How progress is measured, as SQL functions of this connection, so the
+    projection derives its numbers by the record's own rules (rarpa.record.measures)."""
+    conn.create_function("distance", 2, measures.distance, deterministic=True)
+    conn.create_aggregate("mean_distance", 1, _MeanDistance)
+    conn.create_aggregate("latest_rating", 3, _LatestRating)

@@ -1,0 +1,93 @@
+"""What every blueprint shares: the process's services, the learner in sight,
+a form taken through its schema to the service, and what every template may
+use (the vocabularies with their words, dates, charts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from flask import Flask, current_app, g, request
+from marshmallow import Schema, ValidationError
+
+from events import vocabulary
+from rarpa.record import RuleBroken
+from rarpa.service import access
+from web.charts import self_symbol, sparkline
+from web.problems import flatten
+from web.services import Services
+
+
+def services() -> Services:
+    return current_app.extensions["rarpa"]
+
+
+def learner_in_sight(learner_id: str, action: str = access.READ) -> str:
+    """The learner's id, when this person may see them (access.NotFound, a
+    404, when not) and may do this to their record (access.Forbidden, a 403)."""
+    return str(services().app.learner(g.actor, learner_id, action).id)
+
+
+def form_fields(*skip: str, keep_empty: bool = False) -> dict[str, str]:
+    """The posted form without its CSRF token (and ``skip``); an empty field
+    counts as not given unless ``keep_empty``."""
+    return {k: v for k, v in request.form.items()
+            if k != "csrf_token" and k not in skip and (keep_empty or v != "")}
+
+
+@dataclass
+class Submitted:
+    """What became of a form: done (the read model has the write), or refused
+    with messages by field and the status to answer with."""
+
+    data: dict = field(default_factory=dict)
+    written: Any = None
+    conn: Any = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def text(self) -> str:
+        """The messages as one line, for a fragment that has no fields to show them by."""
+        return "; ".join(" ".join(messages) for messages in self.errors.values())
+
+
+def submit(schema: type[Schema] | None, body: dict, command: Callable[[dict], Any]) -> Submitted:
+    """Load ``body`` with ``schema`` and run ``command`` with what it loaded;
+    wait until the read model has the write. A ValidationError or a broken
+    rule comes back as messages by field (the access errors go to the error
+    pages, web/problems.py)."""
+    try:
+        data = schema().load(body) if schema else dict(body)
+        written = command(data)
+    except ValidationError as e:
+        return Submitted(errors=flatten(e.messages), status=422)
+    except RuleBroken as e:
+        return Submitted(errors={e.field: [e.message]}, status=e.status)
+    return Submitted(data=data, written=written, conn=services().wait_for(written))
+
+
+def day(value) -> str:
+    """23 Mar 2026: dates people read at a glance (ISO strings or dates)."""
+    if not value:
+        return ""
+    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return f"{d.day} {d.strftime('%b %Y')}"
+
+
+def install(app: Flask) -> None:
+    """What every page's template may use."""
+    app.add_template_filter(day, "day")
+
+    @app.context_processor
+    def template_globals() -> dict:
+        return {
+            "RATINGS": vocabulary.RATINGS, "PROMPT_LEVELS": vocabulary.PROMPT_LEVELS,
+            "CONTEXTS": vocabulary.CONTEXTS, "PFA_AREAS": vocabulary.PFA_AREAS,
+            "TARGET_CLOSED_AS": vocabulary.TARGET_CLOSED_AS, "REVIEW_DECISIONS": vocabulary.REVIEW_DECISIONS,
+            "SELF_ASSESSMENT_ANSWERS": vocabulary.SELF_ASSESSMENT_ANSWERS,
+            "RECOMMENDATIONS": vocabulary.RECOMMENDATIONS,
+            "WORDS": vocabulary.WORDS, "PACK_WORDS": vocabulary.PACK_WORDS,
+            "sparkline": sparkline, "self_symbol": self_symbol,
+        }
