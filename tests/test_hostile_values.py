@@ -1,4 +1,4 @@
-"""Hostile values (issue 8, item 5): text that cannot be stored, dates and
+"""Hostile values: text that cannot be stored, dates and
 instants outside any sensible range, bodies nested too deeply, JSON that is not
 quite JSON. Each must be a 4xx naming the field (problem+json on the API, a
 readable page on the web, one line and exit 2 on the CLI), never a 500, and

@@ -1,4 +1,4 @@
-"""Sign-in under attack (issue 8, item 8): rate limits per client address and
+"""Sign-in under attack: rate limits per client address and
 per account, a temporary lockout per (account, address), a bound on how many
 argon2 checks run at once, and a limit on invalid API tokens per address.
 

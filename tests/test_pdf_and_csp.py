@@ -1,4 +1,4 @@
-"""Hostile and unusual input never breaks the record (issue 8): learners' names in
+"""Hostile and unusual input never breaks the record: learners' names in
 download filenames, what the PDF renderer may fetch, and the Content-Security-Policy
 on every page. Through Flask's test client and a real `rarpa serve`; only ever
 127.0.0.1."""
