@@ -117,3 +117,21 @@ def test_the_old_store_takes_new_writes_and_still_verifies(old):
     conn = projector.reader()
     after = next(t for t in queries.progress(conn, lid)["targets"] if t["id"] == target["id"])
     assert after["observations"] == target["observations"] + 1
+
+
+def test_a_read_model_of_an_older_shape_is_rebuilt_when_opened(app, projector, world, system, monkeypatch):
+    """When a release changes the read model's shape, a file written before is
+    rebuilt from the events on opening, so a new table is filled, not empty."""
+    from rarpa.read import tables
+
+    projector.catch_up()
+    before = projector.dump()
+    projector._conn.execute("DELETE FROM observations")  # what a table added by a new release would look like
+    monkeypatch.setattr(tables, "SHAPE", tables.SHAPE + 1)
+    monkeypatch.setattr("rarpa.read.projections.SHAPE", tables.SHAPE)
+    reopened = Projector(app.settings.views, app)
+    try:
+        assert reopened.dump() == before
+        assert tables.shape_of(reopened._conn) == tables.SHAPE
+    finally:
+        reopened.close()

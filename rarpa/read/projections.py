@@ -10,6 +10,7 @@ events neither skips nor repeats one.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from typing import Any, Callable
@@ -22,9 +23,11 @@ from rarpa.read.stages.evidence import Evidence
 from rarpa.read.stages.people import People
 from rarpa.read.stages.plan import Plan
 from rarpa.read.stages.reviews import Reviews
-from rarpa.read.tables import TABLES, connect, create_schema
+from rarpa.read.tables import SHAPE, TABLES, connect, create_schema, mark_shape, shape_of
 from rarpa.store import scrub
 from rarpa.store.cipher import StreamErased
+
+log = logging.getLogger("rarpa.read")
 
 PROJECTION = "progress"
 BATCH = 500
@@ -71,8 +74,13 @@ class Projector:
         self._conn = connect(path)
         scrub.mark_new_file(self._conn)
         self.db = sqlite_utils.Database(self._conn)
+        older = shape_of(self._conn) < SHAPE
         create_schema(self.db)
         self._local = threading.local()
+        if older and self.position() > 0:
+            log.info("the read model %s is of an older shape: rebuilding it from the events", path)
+            self.rebuild()
+        mark_shape(self._conn)
 
     # Readers get a connection of their own per thread (SQLite connections are not shared).
     def reader(self) -> sqlite3.Connection:

@@ -2,6 +2,8 @@
 
 Read-model files written by earlier releases are opened as they are and must
 keep answering: a table or a column may be added, never renamed or changed.
+When the shape changes (a table added, rows built differently), bump SHAPE:
+a file of an older shape is rebuilt from the events when it is opened.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import sqlite_utils
 
 from rarpa.record import measures
 from rarpa.store import scrub
+
+# The read model's shape, kept in the file's user_version. Files written
+# before shapes were numbered are shape 1.
+SHAPE = 1
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
@@ -164,3 +170,11 @@ def add_measures(conn: sqlite3.Connection) -> None:
     conn.create_function("distance", 2, measures.distance, deterministic=True)
     conn.create_aggregate("mean_distance", 1, _MeanDistance)
     conn.create_aggregate("latest_rating", 3, _LatestRating)
+
+
+def shape_of(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0] or 1
+
+
+def mark_shape(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA user_version={SHAPE}")
