@@ -158,6 +158,17 @@ class SummativeAssessmentRecorded(RecordEvent):
     assessed_on: str
 
 
+class OutcomeSummativeRecorded(RecordEvent):
+    """The summative judgement on an EHCP outcome at the end of a programme:
+    how far it was met (vocabulary.OUTCOME_JUDGEMENTS), in a summary of why.
+    A later one for the same outcome supersedes it; both stay in history."""
+
+    outcome_id: str
+    judgement: str
+    summary: str
+    assessed_on: str
+
+
 class UnplannedOutcomeRecognised(RecordEvent):
     unplanned_id: str
     text: str
@@ -239,6 +250,7 @@ LEARNER_EVENTS = (
     SelfAssessmentRecorded,
     ProgressReviewHeld,
     SummativeAssessmentRecorded,
+    OutcomeSummativeRecorded,
     UnplannedOutcomeRecognised,
     NextStepAgreed,
     DestinationRecorded,

@@ -13,6 +13,7 @@ from events.vocabulary import (
     CONSENTS,
     CONTEXTS,
     DESTINATIONS,
+    OUTCOME_JUDGEMENTS,
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
@@ -182,6 +183,13 @@ class ProgressReviewHeldSchema(EventSchema):
 class SummativeAssessmentRecordedSchema(EventSchema):
     target_id = uuid_str(required=True)
     rating = one_of(RATINGS, required=True)
+    summary = string(required=True)
+    assessed_on = iso_date(required=True)
+
+
+class OutcomeSummativeRecordedSchema(EventSchema):
+    outcome_id = uuid_str(required=True)
+    judgement = one_of(OUTCOME_JUDGEMENTS, required=True)
     summary = string(required=True)
     assessed_on = iso_date(required=True)
 

@@ -42,7 +42,12 @@ DESTINATIONS = (
 )
 # What the college recommends for each EHCP outcome at the annual review.
 RECOMMENDATIONS = ("achieved", "continue", "amend")
-CONSENTS = ("photographs", "sharing_with_partners")
+# A value is only ever added here, never removed or renamed: events keep these codes.
+CONSENTS = ("photographs", "sharing_with_partners", "sharing_with_family")
+# The summative judgement on an EHCP outcome at the end of a programme: how far
+# it was met (the words of a target's closing, without "withdrawn", which is a
+# decision about a target and not a judgement of the learner's progress).
+OUTCOME_JUDGEMENTS = ("achieved", "partly_achieved", "not_achieved")
 ROLES = ("tutor", "support", "send_lead", "auditor", "admin")
 
 # --- the words people read ------------------------------------------------------------
@@ -71,6 +76,27 @@ WORDS: dict[str, dict[str, str]] = {
                      "further_learning": "further learning", "independent_living": "independent living",
                      "other": "other"},
     "recommendations": {"achieved": "Achieved", "continue": "Continue", "amend": "Amend"},
+    # Consents, as a heading or a choice (the Consent section and form).
+    "consents": {"photographs": "Photographs", "sharing_with_partners": "Sharing with the other provider",
+                 "sharing_with_family": "Sharing with family"},
+    # An EHCP outcome's summative judgement at the end of the programme.
+    "outcome_judgements": {"achieved": "Achieved", "partly_achieved": "Partly achieved",
+                           "not_achieved": "Not achieved"},
+    # The cohort page: what is counted (a measure) and which of them (a group). A
+    # PfA area's words come from "areas", a closed target's from "closed_as".
+    "cohort": {"learners": "Learners", "all": "All learners", "annual_review": "Annual reviews",
+               "overdue": "Overdue", "due_soon": "Due in the next 30 days",
+               "not_observed": "Not observed in the last two weeks", "targets": "Targets", "open": "Open",
+               "closed": "Closed", "outcomes": "EHCP outcomes by Preparing for Adulthood area",
+               "distance": "{area}: EHCP outcomes by distance travelled", "moved_back": "Moved back",
+               "no_change": "No change yet", "up_to_one_step": "Up to one step", "more_than_one_step":
+               "More than one step", "destinations": "Destinations", "recorded": "Recorded",
+               "sustained": "Sustained (two terms)"},
+    # What a cohort count counts, one and many ("1 target", "3 targets").
+    "cohort_unit": {"learners": "learner", "targets": "target", "outcomes": "EHCP outcome",
+                    "destinations": "destination"},
+    "cohort_units": {"learners": "learners", "targets": "targets", "outcomes": "EHCP outcomes",
+                     "destinations": "destinations"},
     # The roles, and the command line's own ("system"), as a change's history names them.
     "roles": {"tutor": "tutor", "support": "support", "send_lead": "send lead", "auditor": "auditor",
               "admin": "admin", "system": "system"},
@@ -85,4 +111,6 @@ PACK_WORDS: dict[str, dict[str, str]] = {
     "areas": {"employment": "Employment and further learning", "independent_living": "Independent living",
               "community": "Friends, relationships and community", "health": "Good health"},
     "recommendations": {"achieved": "outcome achieved", "continue": "continue", "amend": "amend"},
+    "outcome_judgements": {"achieved": "achieved", "partly_achieved": "partly achieved",
+                           "not_achieved": "not achieved by the end of the programme"},
 }

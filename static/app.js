@@ -34,6 +34,7 @@ async function withStore(mode, work) {
 
 const outbox = {
   put: (item) => withStore("readwrite", (s) => s.put(item)),
+  putAll: (items) => withStore("readwrite", (s) => items.forEach((item) => s.put(item))), // all or none
   remove: (id) => withStore("readwrite", (s) => s.delete(id)),
   all: () => withStore("readonly", (s) => s.getAll()),
 };
@@ -83,10 +84,29 @@ async function keepAndSend(form, submitter) {
   await flush();
 }
 
-let flushing = false;
-async function flush() {
-  if (flushing) return;
-  flushing = true;
+// One sending at a time. A call while one is under way waits for it and for one
+// more round, which takes what was added meanwhile (not a minute later).
+let flushing = null;
+let flushAgain = false;
+function flush() {
+  if (flushing) {
+    flushAgain = true;
+    return flushing;
+  }
+  flushing = (async () => {
+    try {
+      do {
+        flushAgain = false;
+        await sendWaiting();
+      } while (flushAgain);
+    } finally {
+      flushing = null;
+    }
+  })();
+  return flushing;
+}
+
+async function sendWaiting() {
   try {
     const items = (await outbox.all()).filter((i) => i.state === "waiting").sort((a, b) => a.createdAt - b.createdAt);
     for (const item of items) {
@@ -105,6 +125,7 @@ async function flush() {
         const html = await response.text();
         await outbox.remove(item.id);
         replaceCard(item.targetId, html);
+        announce(item, "saved");
       } else if (response.status === 401 || response.status === 400) {
         // Signed out, or a page too old to carry a valid token: keep everything.
         setStatusNote(response.status === 401 ? "Sign in again to send what is waiting." : "Reload the page to send what is waiting.");
@@ -117,12 +138,25 @@ async function flush() {
         item.message = plainText(await response.text()) || `Refused (${response.status})`;
         item.status = response.status;
         await outbox.put(item);
+        announce(item, "problem");
       }
     }
   } finally {
-    flushing = false;
     await showPending();
   }
+}
+
+// What became of an item, for a page that shows it (static/group.js).
+function announce(item, state) {
+  document.dispatchEvent(new CustomEvent("rarpa:outbox", { detail: { id: item.id, state, message: item.message || "" } }));
+}
+
+// Several observations at once (recording for a group): into the outbox in one
+// transaction, each with its own id, then sent one by one like any other.
+async function keepAll(items) {
+  await outbox.putAll(items);
+  showPending();
+  flush().catch(() => {});
 }
 
 function replaceCard(targetId, html) {
@@ -193,7 +227,7 @@ function renderProblems(problems) {
   for (const item of problems) {
     const li = document.createElement("li");
     const when = new Date(item.fields.observed_at).toLocaleString("en-GB");
-    li.textContent = `${when}, rating ${(item.fields.rating || "").replace("_", " ")}: ${item.message} `;
+    li.textContent = `${item.label ? item.label + ", " : ""}${when}, rating ${(item.fields.rating || "").replace("_", " ")}: ${item.message} `;
     const discard = document.createElement("button");
     discard.type = "button";
     discard.className = "btn btn-quiet";
@@ -201,6 +235,7 @@ function renderProblems(problems) {
     discard.addEventListener("click", async () => {
       if (confirm("Discard this observation? It was not saved on the server.")) {
         await outbox.remove(item.id);
+        announce(item, "discarded");
         showPending();
       }
     });
@@ -244,6 +279,7 @@ document.addEventListener("submit", (event) => {
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
         navigator.serviceWorker.controller.postMessage({ type: "forget" });
       }
+      try { sessionStorage.clear(); } catch (e) { /* nothing kept */ } // e.g. the group last recorded for
       form.submit();
     });
     event.preventDefault();
@@ -262,4 +298,4 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // For tests and the curious: window.rarpaOutbox.all() lists what is waiting.
-window.rarpaOutbox = { all: outbox.all, flush };
+window.rarpaOutbox = { all: outbox.all, flush, keep: keepAll, newId };

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rarpa.read import queries
+from rarpa.read import cohort
 from rarpa.service.access import system_actor
 from rarpa.service.application import RecordApplication
 from tests.conftest import observation
@@ -138,7 +139,7 @@ def test_erasure_keeps_the_anonymous_cohort_counts(app, projector, world, system
 
     def counts(actor):
         return {(r["measure"], r["group"]): r["count"]
-                for r in queries.cohort_counts(projector.reader(), actor, today)["rows"]}
+                for r in cohort.cohort_counts(projector.reader(), actor, today)["rows"]}
 
     before = {"all": counts(auditor), "lead": counts(lead)}
     assert before["all"][("learners", "all")] == 2

@@ -220,9 +220,9 @@ def test_cohort_is_counts_only_for_the_leads_provider(web, app, world, system):
     for name in ("Amy", "Jones", "Ben", "Smith"):
         assert name not in html and name not in csv_text
     lines = csv_text.strip().splitlines()
-    assert lines[0] == "measure,group,count"
-    assert "learners,all,1" in lines  # Northfield's learners only
-    assert any(line.startswith("outcomes by PfA area,independent_living,1") for line in lines)
+    assert lines[0] == "Measure,Group,Count"
+    assert "Learners,All learners,<5" in lines  # Northfield's one learner, suppressed (tests/test_cohort_pages.py)
+    assert "EHCP outcomes by Preparing for Adulthood area,Independent living,<5" in lines
 
 
 def test_a_progress_review_can_agree_a_new_target(web, app, world, system):

@@ -60,7 +60,7 @@ def test_today_shows_the_caseload_and_nothing_sensitive(web, world, app, system)
     response, html = page(web, "/")
     assert response.status_code == 200
     assert "Amy J." in html and "Ben" not in html  # only the caseload
-    assert "Not observed this week" in html
+    assert "Not observed yet" in html  # Amy has no observation yet
     for word in ("EHCP", "Jones", "2007-03-01", "photograph", "consent", "diagnos"):
         assert word not in html, word
 

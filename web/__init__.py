@@ -25,10 +25,15 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web import auth as web_auth
     from web import common, problems
     from web.api import api
+    from web.group import group
+    from web.cohort import cohort
+    from web.evidence import evidence
     from web.pages import pages
+    from web.plan import plan
     from web.reviews import reviews
     from web.services import Services
     from web.shell import shell
+    from web.stage5 import stage5
 
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024  # observations are small; refuse floods
@@ -45,7 +50,12 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(web_auth.auth)
     app.register_blueprint(pages)
+    app.register_blueprint(evidence)
     app.register_blueprint(reviews)
+    app.register_blueprint(group)
+    app.register_blueprint(cohort)
+    app.register_blueprint(plan)
+    app.register_blueprint(stage5)
     app.register_blueprint(shell)
 
     @app.after_request

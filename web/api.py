@@ -355,6 +355,8 @@ def _simple(command, schema):
 
 for _path, _command, _schema, _summary in (
     ("summative-assessments", "record_summative_assessment", S.SummativeIn, "Summative assessment of a target"),
+    ("outcome-summatives", "record_outcome_summative", S.OutcomeSummativeIn,
+     "Summative judgement of an EHCP outcome at the end of the programme"),
     ("unplanned-outcomes", "recognise_unplanned_outcome", S.UnplannedOutcomeIn, "An outcome nobody planned"),
     ("next-steps", "agree_next_step", S.NextStepIn, "Agree a next step"),
     ("destinations", "record_destination", S.DestinationIn, "Where the learner goes next"),

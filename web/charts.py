@@ -1,11 +1,17 @@
-"""A small server-rendered SVG chart of a target's ratings over time: no
-library to load on a tablet, and it prints and works offline from the cache."""
+"""Server-rendered SVG charts: no library to load on a tablet, and they
+print and work offline from the cache. ``rating_chart`` (a target) and
+``outcome_chart`` (an EHCP outcome) have labelled axes, rating words up the
+side and dates along the bottom, and carry their points as a table;
+``sparkline`` is the pack's small chart."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from markupsafe import Markup, escape
 
 from events.vocabulary import RATINGS, WORDS
+from rarpa.record import measures
 
 
 def sparkline(points: list, baseline: str | None, title: str,
@@ -66,3 +72,190 @@ SYMBOLS = {
 def self_symbol(answer: str) -> Markup:
     return Markup(f'<svg class="symbol" viewBox="0 0 48 48" width="48" height="48" aria-hidden="true" '
                   f'focusable="false">{SYMBOLS[answer]}</svg>')
+
+
+# --- charts people can read: labelled axes and the points as a table ------------------------
+# Colours are SVG presentation attributes (the Content-Security-Policy refuses style
+# attributes); every text passes WCAG AA contrast on white.
+LINE, GRID, AXIS, LABEL = "#1f4e79", "#d9dee3", "#6b6b6b", "#3d3d3d"
+FONT = 13
+# The card's chart is drawn near its natural size on a tablet and is still
+# legible scaled down to a phone; "wide" also carries the card's drawing, which
+# the style sheet shows instead on a narrow screen (text in an SVG scales with it).
+SIZES = {"card": (380, 140), "wide": (680, 220)}
+LEFT, RIGHT, TOP, BOTTOM = 84, 14, 10, 34  # room for the rating words and two lines of dates
+
+
+def _when(iso: str) -> float:
+    """An ISO date or instant as days (date ordinals, with the time as a fraction)."""
+    if len(iso) <= 10:
+        return float(date.fromisoformat(iso).toordinal())
+    moment = datetime.fromisoformat(iso)
+    return moment.date().toordinal() + (moment.hour * 3600 + moment.minute * 60 + moment.second) / 86400
+
+
+def _dates(lo: float, hi: float, room: float) -> list[tuple[float, str, str | None]]:
+    """Ticks for the horizontal axis: (days, label, year line or None). Under
+    two months, the first and last day; otherwise the first of a month,
+    thinned to what fits, with the year under the first and under each new year."""
+    first, last = date.fromordinal(int(lo)), date.fromordinal(int(hi))
+    if (last - first).days < 62:
+        days = [(lo, first)] if first == last else [(lo, first), (hi, last)]
+        return [(x, f"{d.day} {d:%b}", str(d.year) if k == 0 or d.year != first.year else None)
+                for k, (x, d) in enumerate(days)]
+    months = []
+    m = date(first.year, first.month, 1)
+    while m <= last:
+        if m > first:
+            months.append(m)
+        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    most = max(2, int(room // 46))
+    months = months[::-(-len(months) // most)]
+    ticks, year = [], None
+    for m in months:
+        ticks.append((float(m.toordinal()), f"{m:%b}", str(m.year) if m.year != year else None))
+        year = m.year
+    return ticks
+
+
+def _rating_of(value: float) -> str:
+    """A step, or a mean step, in words: "secure", or "between developing and secure"."""
+    words = WORDS["ratings"]
+    if value == int(value):
+        return words[RATINGS[int(value)]]
+    return f"between {words[RATINGS[int(value)]]} and {words[RATINGS[int(value) + 1]]}"
+
+
+def _svg(points: list[tuple[float, float]], baseline: float | None, size: str, label: str, stepped: bool,
+         shown: str = "") -> str:
+    """The chart itself: ratings (steps 0-4) up, time along; ``points`` are
+    (days, step), oldest first."""
+    width, height = SIZES[size]
+    x0, x1, y0, y1 = LEFT, width - RIGHT, TOP, height - BOTTOM
+    steps = len(RATINGS) - 1
+
+    def y(value: float) -> float:
+        return y1 - 6 - (value / steps) * (y1 - y0 - 12)
+
+    parts = [f'<svg class="chart-svg{shown}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'role="img" aria-label="{escape(label)}" focusable="false" font-size="{FONT}">',
+             f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    for i, rating in enumerate(RATINGS):
+        gy = y(i)
+        parts.append(f'<line x1="{x0}" x2="{x1}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}" stroke-width="1"/>')
+        parts.append(f'<text x="{x0 - 6}" y="{gy + 4:.1f}" text-anchor="end" fill="{LABEL}">'
+                     f'{escape(WORDS["ratings"][rating])}</text>')
+    parts.append(f'<line x1="{x0}" x2="{x0}" y1="{y0}" y2="{y1}" stroke="{AXIS}" stroke-width="1"/>')
+    parts.append(f'<line x1="{x0}" x2="{x1}" y1="{y1}" y2="{y1}" stroke="{AXIS}" stroke-width="1"/>')
+    if baseline is not None:
+        parts.append(f'<line class="baseline" x1="{x0}" x2="{x1}" y1="{y(baseline):.1f}" y2="{y(baseline):.1f}" '
+                     f'stroke="{AXIS}" stroke-width="1.5" stroke-dasharray="5 4"/>')
+    if not points:
+        parts.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2 + 4:.1f}" text-anchor="middle" '
+                     f'fill="{LABEL}">Not observed yet</text></svg>')
+        return "".join(parts)
+    lo, hi = points[0][0], points[-1][0]
+    inner0, inner1 = x0 + 8, x1 - 8
+
+    def x(days: float) -> float:
+        return (inner0 + inner1) / 2 if hi == lo else inner0 + (days - lo) / (hi - lo) * (inner1 - inner0)
+
+    for days, words, year in _dates(lo, hi, inner1 - inner0):
+        tx = x(days)
+        anchor = "start" if tx - inner0 < 14 and hi != lo else ("end" if inner1 - tx < 14 and hi != lo else "middle")
+        parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y1}" y2="{y1 + 4}" stroke="{AXIS}" stroke-width="1"/>')
+        parts.append(f'<text x="{tx:.1f}" y="{y1 + 16}" text-anchor="{anchor}" fill="{LABEL}">{words}</text>')
+        if year:
+            parts.append(f'<text x="{tx:.1f}" y="{y1 + 30}" text-anchor="{anchor}" fill="{LABEL}">{year}</text>')
+    xy = [(x(d), y(v)) for d, v in points]
+    if len(xy) > 1:
+        if stepped:  # a mean holds until the next observation changes it
+            path = f"M{xy[0][0]:.1f} {xy[0][1]:.1f}" + "".join(f" H{px:.1f} V{py:.1f}" for px, py in xy[1:])
+        else:
+            path = "M" + " L".join(f"{px:.1f} {py:.1f}" for px, py in xy)
+        parts.append(f'<path d="{path}" fill="none" stroke="{LINE}" stroke-width="2.5" stroke-linejoin="round"/>')
+    for k, (px, py) in enumerate(xy):
+        r = 5 if k == len(xy) - 1 else 3
+        parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{r}" fill="{LINE}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _drawn(points: list[tuple[float, float]], baseline: float | None, size: str, label: str, stepped: bool) -> str:
+    if size == "card":
+        return _svg(points, baseline, "card", label, stepped)
+    return (_svg(points, baseline, size, label, stepped, " chart-wide")
+            + _svg(points, baseline, "card", label, stepped, " chart-narrow"))
+
+
+def _figure(chart_id: str, svg: str, caption: str, head: tuple[str, ...], rows: list[tuple], table: str,
+            table_caption: str) -> Markup:
+    """The chart with its caption and its points as a table: in a <details>
+    everyone can open, or (``table="hidden"``, where space is short) for
+    screen readers only."""
+    cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    heads = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
+    grid = (f'<table class="chart-table"><caption>{escape(table_caption)}</caption><thead><tr>{heads}</tr></thead>'
+            f"<tbody>{cells}</tbody></table>")
+    if not rows:
+        data = ""
+    elif table == "details":
+        data = (f'<details class="chart-data" id="{chart_id}-data"><summary>The chart as a table '
+                f'({len(rows)} point{"s" if len(rows) != 1 else ""})</summary>{grid}</details>')
+    else:
+        data = f'<div class="visually-hidden" id="{chart_id}-data">{grid}</div>'
+    return Markup(f'<figure class="chart" id="{chart_id}">{svg}<figcaption class="chart-caption">{escape(caption)}'
+                  f'</figcaption>{data}</figure>')
+
+
+def _day_words(iso: str) -> str:
+    d = date.fromisoformat(iso[:10])
+    return f"{d.day} {d:%b %Y}"
+
+
+def rating_chart(points: list, baseline: str | None, title: str, chart_id: str, size: str = "card",
+                 table: str = "hidden") -> Markup:
+    """A target's ratings over time: rating words up the side, dates along the
+    bottom, a dot per observation (the latest larger), the baseline dashed,
+    and the same points as a table. ``points`` are (observed_at, rating) of
+    the live observations, oldest first."""
+    points = [(p["observed_at"], p["rating"]) if isinstance(p, dict) else tuple(p) for p in points]
+    title = title.rstrip(". ")
+    words = WORDS["ratings"]
+    n = len(points)
+    if n:
+        summary = (f"{n} observation{'s' if n != 1 else ''} from {_day_words(points[0][0])} to "
+                   f"{_day_words(points[-1][0])}: first {words[points[0][1]]}, latest {words[points[-1][1]]}")
+    else:
+        summary = "not observed yet"
+    if baseline:
+        summary += f"; baseline {words[baseline]}"
+    svg = _drawn([(_when(w), float(RATINGS.index(r))) for w, r in points],
+                 float(RATINGS.index(baseline)) if baseline else None, size, f"{title}: {summary}", stepped=False)
+    caption = "Ratings over time" + (f" (dashed line: the baseline, {words[baseline]})" if baseline else "")
+    rows = [(f"{_day_words(w)}, {w[11:16]}", words[r]) for w, r in points]
+    return _figure(chart_id, svg, caption, ("When", "Rating"), rows, table, f"{title}: each observation that counts")
+
+
+def outcome_chart(targets: list[dict], title: str, chart_id: str, size: str = "card", table: str = "details") -> Markup:
+    """An EHCP outcome's progress: the mean rating of its targets over time
+    (measures.mean_rating_over_time), drawn as steps (a mean holds until the
+    next observation moves it), with their mean baseline dashed. ``targets``
+    are the outcome's targets as on the learner page (``points``, ``baseline``)."""
+    series = measures.mean_rating_over_time(t.get("points") or [] for t in targets)
+    if not series:
+        return Markup("")  # each target's card already says "not yet observed"
+    title = title.rstrip(". ")
+    baselines = [RATINGS.index(t["baseline"]) for t in targets if t.get("baseline")]
+    base = sum(baselines) / len(baselines) if baselines else None
+    n = len(targets)
+    of = f"its {n} target{'s' if n != 1 else ''}"
+    summary = (f"mean rating of {of}, from {_rating_of(round(series[0][1], 1))} on {_day_words(series[0][0])} "
+               f"to {_rating_of(round(series[-1][1], 1))} on {_day_words(series[-1][0])}")
+    if base is not None:
+        summary += f"; mean baseline {_rating_of(round(base, 1))}"
+    svg = _drawn([(_when(d), v) for d, v, _ in series], base, size, f"{title}: {summary}", stepped=True)
+    caption = f"Mean rating of {of} over time" + (" (dashed line: their mean baseline)" if base is not None else "")
+    rows = [(_day_words(d), f"{v:.1f}: {_rating_of(round(v, 1))}", str(k)) for d, v, k in series]
+    return _figure(chart_id, svg, caption, ("Day", "Mean rating (0 not yet to 4 generalised)", "Targets observed"),
+                   rows, table, f"{title}: mean rating at the end of each day a target was observed")

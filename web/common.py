@@ -5,16 +5,17 @@ use (the vocabularies with their words, dates, charts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 from flask import Flask, current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from events import vocabulary
+from rarpa.read import queries
 from rarpa.record import RuleBroken
 from rarpa.service import access
-from web.charts import self_symbol, sparkline
+from web.charts import outcome_chart, rating_chart, self_symbol, sparkline
 from web.problems import flatten
 from web.services import Services
 
@@ -90,4 +91,8 @@ def install(app: Flask) -> None:
             "RECOMMENDATIONS": vocabulary.RECOMMENDATIONS,
             "WORDS": vocabulary.WORDS, "PACK_WORDS": vocabulary.PACK_WORDS,
             "sparkline": sparkline, "self_symbol": self_symbol,
+            "rating_chart": rating_chart, "outcome_chart": outcome_chart,
+            # What is due is judged against the server's day, as Today does.
+            "today_iso": datetime.now(timezone.utc).date().isoformat(),
+            "due_soon": (datetime.now(timezone.utc).date() + timedelta(days=queries.TARGET_REVIEWS_AHEAD)).isoformat(),
         }

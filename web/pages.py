@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from rarpa.read import queries
+from rarpa.read import cohort
 from rarpa.service.access import scope
 from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
 from web.auth import login_required
@@ -29,7 +30,7 @@ def today():
     week_start = (now - timedelta(days=now.weekday())).isoformat()
     cards = queries.today_cards(services().fresh(), g.actor, now.isoformat(), week_start)
     return render_template("today.html", cards=cards, today=now, sees=scope(g.actor)[0],
-                           may_see_cohort=queries.may_see_cohort(g.actor))
+                           may_see_cohort=cohort.may_see_cohort(g.actor))
 
 
 def _card_context(conn, learner_id: str, target: dict, **extra) -> dict:
@@ -48,7 +49,7 @@ def learner(learner_id):
         "learner.html", learner=about, page=page, lid=lid,
         name=queries.short_name(about["preferred_name"], about["name"]),
         new_id=lambda: str(uuid.uuid4()), last_context=queries.last_context(conn, g.actor.user_id),
-        can_record=g.actor.may("record"), reviews=queries.reviews(conn, lid),
+        can_record=g.actor.may("record"), reviews=queries.reviews(conn, lid), aims=queries.aims(conn, lid),
     )
 
 

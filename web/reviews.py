@@ -1,10 +1,8 @@
-"""Reviews: the learner's self-assessment, the progress review, the annual-
-review pack (HTML, PDF) and the SEND lead's cohort counts (HTML, CSV)."""
+"""Reviews: the learner's self-assessment, the progress review and the annual-
+review pack (HTML, PDF). The SEND lead's cohort is web/cohort.py."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
@@ -185,32 +183,3 @@ def annual_review_pdf(learner_id):
         ascii_filename=f"annual-review-{ascii_slug(name, 'learner')}-{pack['to']}.pdf")
     return Response(render_pdf(html), mimetype="application/pdf",
                     headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})
-
-
-# --- the cohort, in counts only -------------------------------------------------------------------
-def _cohort_counts():
-    today = datetime.now(timezone.utc).date()
-    return queries.cohort_counts(services().fresh(), g.actor, today), today
-
-
-@reviews.get("/cohort")
-@login_required
-def cohort():
-    counts, today = _cohort_counts()
-    groups: dict[str, list] = {}
-    for row in counts["rows"]:
-        groups.setdefault(row["measure"], []).append(row)
-    return render_template("cohort.html", counts=counts, today=today, groups=list(groups.items()))
-
-
-@reviews.get("/cohort.csv")
-@login_required
-def cohort_csv():
-    counts, today = _cohort_counts()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["measure", "group", "count"])
-    for row in counts["rows"]:
-        writer.writerow([row["measure"], row["group"], row["count"]])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": content_disposition("attachment", f"cohort-{counts['scope']}-{today}.csv")})

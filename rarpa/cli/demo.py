@@ -15,7 +15,7 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
 from events.base import clock
-from events.vocabulary import CONTEXTS, PROMPT_LEVELS, RATINGS
+from events.vocabulary import CONTEXTS, PROMPT_LEVELS, RATINGS, WORDS
 from rarpa.service.access import system_actor
 from rarpa.service.application import RecordApplication
 from rarpa.cli.demo_content import (
@@ -81,12 +81,14 @@ def load_demo(app: RecordApplication, *, learners: int = 14, echo=print, today: 
         created_users.append(email)
 
     today = today or datetime.now(timezone.utc).date()
-    start = today - timedelta(days=365)
     count = min(learners, len(LEARNERS))
     made = 0
     for i in range(count):
         lid = demo_learner_id(i)
         if not app.exists(lid):
+            # Anchored to the day it is loaded: a year of history each, and the
+            # annual review of a few falling due about now.
+            start = today - timedelta(days=ENROLLED_DAYS_AGO.get(i, 365))
             _make_learner(app, i, lid, start, today)
             made += 1
     _caseloads(app, actor, count)
@@ -101,6 +103,12 @@ def load_demo(app: RecordApplication, *, learners: int = 14, echo=print, today: 
     else:
         echo("Demo users already existed; password unchanged (set RARPA_DEMO_PASSWORD to reset it).")
     return {"learners": count, "new_learners": made, "password": password if made_password else None}
+
+
+# Learners whose annual review has not been held in the demo, and how long
+# ago they were enrolled: one due today, two due within the month, one a
+# week overdue. Everyone else had their annual review some months ago.
+ENROLLED_DAYS_AGO = {0: 365, 1: 345, 3: 372, 9: 352}
 
 
 def _caseloads(app, actor, count) -> None:
@@ -165,8 +173,8 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                                          review_by=(start + timedelta(days=rng.choice((120, 180, 240)))).isoformat(),
                                          baseline_note="Initial assessment in the first two weeks")
                 targets.append({"id": tid, "area": area, "step": RATINGS.index(baseline), "prompt": rng.randint(0, 2)})
-        learner.agree_aim(stamp=lead, text=f"{preferred}'s programme: {', '.join(sorted({a for a, _ in chosen}))}",
-                          outcome_ids=list(learner.outcomes))
+        areas_words = ", ".join(WORDS["areas"][a].lower() for a in sorted({a for a, _ in chosen}))
+        learner.agree_aim(stamp=lead, text=f"{preferred}'s programme: {areas_words}", outcome_ids=list(learner.outcomes))
 
         # Stage 4: a year of observations, plus the things that happen in a year.
         timeline = []
@@ -175,7 +183,12 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
             while day < 360:
                 timeline.append((day, rng.randint(9, 15), rng.randint(0, 59), "observe", t))
                 day += rng.randint(7, 21)
-        timeline += [(120, 14, 0, "review", None), (240, 14, 0, "review", None), (330, 14, 0, "review", None)]
+        # Progress reviews a term apart; a few learners' last one is still to come,
+        # so a fresh demo has some target reviews due, none absurdly overdue.
+        reviews = (120, 240) if i % 5 == 3 else (120, 240, 330)
+        timeline += [(day, 14, 0, "review", None) for day in reviews]
+        if i not in ENROLLED_DAYS_AGO:
+            timeline.append((200 + (i * 37) % 130, 15, 0, "annual", None))
         timeline += [(150, 11, 0, "revise", None), (200, 12, 0, "self", None), (300, 13, 0, "unplanned", None)]
         timeline.sort(key=lambda x: (x[0], x[1], x[2], x[3]))
         observed = []
@@ -222,7 +235,7 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                 review_no += 1
                 open_targets = [tid for tid, x in learner.targets.items() if x.status == "open"]
                 decisions = []
-                for n, tid in enumerate(open_targets[:3]):
+                for n, tid in enumerate(open_targets):  # a review looks at every open target
                     if review_no == 2 and n == 0:
                         decisions.append({"target_id": tid, "decision": "close", "closed_as": "achieved",
                                           "reason": "Met the success criteria consistently since January"})
@@ -242,6 +255,17 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                     ]),
                     decisions=decisions,
                 )
+            elif what == "annual":
+                # Saved first, so the review can name the record's fingerprint as it stood.
+                app.save(learner, *claims)
+                claims = []
+                learner.hold_annual_review(
+                    stamp=lead, held_on=moment.date().isoformat(),
+                    period_from=(moment.date() - timedelta(days=365)).isoformat(), period_to=moment.date().isoformat(),
+                    attendees=[preferred, "Parent/carer", "Local authority SEND officer", "SEND lead"],
+                    learner_views="I want to keep going to placement and learn to cook more meals.",
+                    recommendations=[{"outcome_id": oid, "recommendation": "continue"} for oid in learner.outcomes],
+                    fingerprint=app.fingerprint(learner.id, learner.version))
             elif what == "revise":
                 open_targets = [tid for tid, x in learner.targets.items() if x.status == "open"]
                 if open_targets:
@@ -261,11 +285,24 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
         if i == 4:  # a leaver: stage 5 for one learner
             tick.moment = at(min(362, (today - start).days - 1), 15)
             for tid, x in learner.targets.items():
-                learner.record_summative_assessment(stamp=tutor, target_id=tid, rating="secure",
+                learner.record_summative_assessment(stamp=lead, target_id=tid, rating="secure",
                                                     summary="Does this reliably with light prompting.",
                                                     assessed_on=tick.moment.date().isoformat())
             learner.agree_next_step(stamp=lead, text="Supported internship with the NHS trust from September",
                                     agreed_on=tick.moment.date().isoformat())
             learner.record_destination(stamp=lead, kind="supported_internship", detail="NHS trust, estates team",
                                        starts_on=(today + timedelta(days=60)).isoformat())
+        if i % 3 == 0:  # some learners were observed earlier today
+            moment = min(datetime.combine(today, time(9, 30), tzinfo=timezone.utc),
+                         datetime.now(timezone.utc) - timedelta(minutes=10 + i))
+            open_targets = [t for t in targets if learner.targets[t["id"]].status == "open"]
+            if moment.date() == today and open_targets:
+                t = open_targets[i % len(open_targets)]
+                tick.moment = moment + timedelta(minutes=2)
+                obs_id = str(uuid.UUID(int=ids.getrandbits(128), version=4))
+                learner.record_observation(stamp=tutor, observation_id=obs_id, target_id=t["id"],
+                                           rating=RATINGS[t["step"]], prompt_level=PROMPT_LEVELS[t["prompt"]],
+                                           context="classroom", note=f"{learner.targets[t['id']].text} in class today.",
+                                           observed_at=moment, now=tick.moment)
+                claims.append(ObservationIdClaim.claim(stamp=tutor, observation_id=obs_id, learner_id=str(lid)))
     app.save(learner, *claims)

@@ -121,6 +121,12 @@ def _target_summary(t: dict, name: str) -> str:
     return f"{name} was at {words[t['start']]} and is now at {words[t['latest']]}: a harder year for this one."
 
 
+def _judgement(row: dict | None) -> dict | None:
+    """A summative judgement as the pack gives it: a rating for a target, one
+    of OUTCOME_JUDGEMENTS for an outcome; why, and on which day."""
+    return {k: row[k] for k in ("judgement", "summary", "assessed_on")} if row else None
+
+
 def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date, fingerprint: str = "") -> dict:
     check_period(start, end)
     learner = queries.learner(conn, learner_id)
@@ -142,6 +148,8 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         [learner_id, first, last],
     )]
 
+    # The end-of-programme judgements that stood when the period ended.
+    judged = queries.summatives(conn, learner_id, until=end.isoformat())
     targets: dict[str, dict] = {}
     for t in progress["targets"]:
         mine = [o for o in observations if o["target_id"] == t["id"]]
@@ -166,6 +174,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             "chart": [{"observed_at": o["observed_at"], "rating": o["rating"]} for o in during],
             "changes": [c for c in changes if c["target_id"] == t["id"]],
             "summative": t["summative"],
+            "summative_judgement": _judgement(judged["target"].get(t["id"])),
             "_during": during,
         }
         targets[t["id"]]["summary"] = _target_summary(targets[t["id"]], name)
@@ -193,6 +202,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             "targets": [{k: v for k, v in t.items() if k != "_during"} for t in rows],
             "evidence": evidence,
             "recommendation": recommendation,
+            "summative_judgement": _judgement(judged["outcome"].get(o["id"])),
         })
         recommendations.append({"outcome_id": o["id"], "recommendation": recommendation, "why": why})
 
@@ -239,6 +249,8 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         "recommendations": recommendations,
         "next_steps": next_steps,
         "destinations": destinations,
+        # The programme aims agreed by the end of the period, with the outcomes each serves.
+        "aims": queries.aims(conn, learner_id, until=last),
         "fingerprint": fingerprint,
         "dual_placement": len(learner["providers"]) > 1,
     }

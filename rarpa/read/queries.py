@@ -8,8 +8,8 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Iterable
 
-from events.vocabulary import PFA_AREAS, WORDS
-from rarpa.service.access import Actor, Forbidden, scope
+from events.vocabulary import CONSENTS, PFA_AREAS
+from rarpa.service.access import Actor, scope
 
 
 def _rows(conn: sqlite3.Connection, sql: str, args: Iterable = ()) -> list[dict]:
@@ -137,29 +137,45 @@ def short_name(preferred: str, full: str) -> str:
     return f"{preferred} {parts[-1][0]}." if len(parts) > 1 else preferred
 
 
+# How far ahead Today looks for what falls due.
+TARGET_REVIEWS_AHEAD = 14
+ANNUAL_REVIEW_AHEAD = 30
+
+
 def today_cards(conn: sqlite3.Connection, actor: Actor, today: str, week_start: str) -> list[dict]:
-    """The caseload page: who is on it, who has not been seen this week, whose
-    reviews are due. Deliberately nothing sensitive (no EHCP, no needs)."""
+    """The caseload page: who is on it, who has not been seen lately, and what
+    is really due, each kind of review on its own (a target's review, the
+    annual review, a destination's follow-up). Ordered by who needs attention:
+    longest without an observation first, then the earliest review due.
+    Deliberately nothing sensitive (no EHCP details, needs or target wording:
+    the page may be on a classroom screen)."""
     cards = []
-    soon = _plus_days(today, 14)
+    targets_until = _plus_days(today, TARGET_REVIEWS_AHEAD)
+    annual_until = _plus_days(today, ANNUAL_REVIEW_AHEAD)
     for learner in visible_learners(conn, actor):
-        due = conn.execute(
-            "SELECT COUNT(*), MIN(due_on) FROM reviews_due WHERE learner_id=? AND due_on<=?",
-            [learner["id"], soon],
-        ).fetchone()
-        cards.append(
-            {
-                "id": learner["id"],
-                "name": short_name(learner["preferred_name"], learner["name"]),
-                "initials": initials(learner["name"]),
-                "observed_this_week": bool(learner["last_observed_at"])
-                and learner["last_observed_at"][:10] >= week_start,
-                "last_observed_at": learner["last_observed_at"],
-                "reviews_due": due[0],
-                "review_due_on": due[1],
-                "review_overdue": bool(due[1] and due[1] < today),
-            }
-        )
+        due = {kind: (count, first, ref) for kind, count, first, ref in conn.execute(
+            "SELECT kind, COUNT(*), MIN(due_on), "
+            "(SELECT ref_id FROM reviews_due d2 WHERE d2.learner_id=d.learner_id AND d2.kind=d.kind "
+            " ORDER BY due_on, ref_id LIMIT 1) "
+            "FROM reviews_due d WHERE learner_id=? AND due_on <= CASE kind WHEN 'annual' THEN ? ELSE ? END "
+            "GROUP BY kind", [learner["id"], annual_until, targets_until])}
+        last = learner["last_observed_at"]
+        card = {
+            "id": learner["id"],
+            "name": short_name(learner["preferred_name"], learner["name"]),
+            "initials": initials(learner["name"]),
+            "last_observed_at": last,
+            "observed_this_week": bool(last) and last[:10] >= week_start,
+            "days_since_observed": (date.fromisoformat(today) - date.fromisoformat(last[:10])).days if last else None,
+        }
+        for kind in ("target", "annual", "destination"):
+            count, first, ref = due.get(kind, (0, None, None))
+            card[f"{kind}_due"] = {"count": count, "on": first, "ref": ref, "overdue": first < today} if count else None
+        firsts = [d["on"] for d in (card["target_due"], card["annual_due"], card["destination_due"]) if d]
+        card["first_due"] = min(firsts) if firsts else None
+        cards.append(card)
+    # Never observed first, then the longest ago; then whose review falls due first.
+    cards.sort(key=lambda c: (c["last_observed_at"] or "", c["first_due"] or "9999", c["name"]))
     return cards
 
 
@@ -188,6 +204,11 @@ def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> 
                          "ORDER BY observed_at, seq", [learner_id]):
         by_target.setdefault(o["target_id"], []).append(o)
     targets = {t["id"]: _with_evidence(t, by_target.get(t["id"], []), recent) for t in p["targets"]}
+    _with_revisions(conn, learner_id, targets)
+    for ref, due_on in conn.execute("SELECT ref_id, due_on FROM reviews_due WHERE learner_id=? AND kind='target'",
+                                    [learner_id]):
+        if ref in targets:
+            targets[ref]["review_due_on"] = due_on
     areas: dict[str, list[dict]] = {}
     shown = set()
     for o in p["outcomes"]:
@@ -205,6 +226,10 @@ def target_card(conn: sqlite3.Connection, learner_id: str, target_id: str, recen
         return None
     observations = _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE target_id=? "
                                "AND learner_id=? ORDER BY observed_at, seq", [target_id, learner_id])
+    due = conn.execute("SELECT due_on FROM reviews_due WHERE kind='target' AND ref_id=? AND learner_id=?",
+                       [target_id, learner_id]).fetchone()
+    one["review_due_on"] = due[0] if due else None
+    _with_revisions(conn, learner_id, {target_id: one})
     return _with_evidence(one, observations, recent)
 
 
@@ -230,70 +255,6 @@ def user_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {r["id"]: r["display_name"] for r in conn.execute("SELECT id, display_name FROM users")}
 
 
-DISTANCE_BANDS = (
-    ("moved back", "distance < 0"),
-    ("no change yet", "distance = 0"),
-    ("up to one step", "distance > 0 AND distance <= 1"),
-    ("more than one step", "distance > 1"),
-)
-
-
-def may_see_cohort(actor: Actor) -> bool:
-    """Cohort counts cover a provider or everyone, never a caseload (a handful
-    of learners would be as good as named)."""
-    return scope(actor)[0] in ("all", "provider")
-
-
-def _target_group(status: str, closed_as: str | None) -> str:
-    return "open" if status == "open" else f"closed: {WORDS['closed_as'][closed_as]}"
-
-
-def cohort_counts(conn: sqlite3.Connection, actor: Actor, today: date) -> dict:
-    """Counts only, never names: the anonymous tracking a SEND lead reports on
-    (reviews due, who has not been seen, targets by status, outcomes by PfA area
-    and distance travelled). A SEND lead sees their provider; an auditor all.
-    A learner whose data was erased still counts (their record's anonymous
-    shape is kept) in learners, targets, outcomes and destinations; reviews
-    due and "not observed" are about learners still on a programme."""
-    if not may_see_cohort(actor):
-        raise Forbidden(f"a {actor.role} cannot see cohort counts")
-    kind, values = scope(actor)
-    in_sight, args = _in_sight(actor)
-    where = f"l.status IN ('active', 'erased') AND {in_sight}"
-    ids = f"SELECT l.id FROM learners l WHERE {where}"
-    active = f"SELECT l.id FROM learners l WHERE {where} AND l.status='active'"
-    today_iso = today.isoformat()
-    rows: list[dict] = []
-
-    def add(measure: str, group: str, sql: str, extra: list | tuple = ()):
-        rows.append({"measure": measure, "group": group, "count": conn.execute(sql, [*args, *extra]).fetchone()[0]})
-
-    add("learners", "all", f"SELECT COUNT(*) FROM ({ids})")
-    add("annual review", "overdue", f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND annual_review_due < ?", [today_iso])
-    add("annual review", "due in the next 30 days",
-        f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND annual_review_due >= ? AND annual_review_due <= ?",
-        [today_iso, _plus_days(today_iso, 30)])
-    add("not observed in the last two weeks", "learners",
-        f"SELECT COUNT(*) FROM learners WHERE id IN ({active}) AND (last_observed_at IS NULL OR last_observed_at < ?)",
-        [_plus_days(today_iso, -14)])
-    targets: dict[str, int] = {}
-    for status, closed_as, count in conn.execute(
-        f"SELECT status, closed_as, COUNT(*) FROM targets WHERE learner_id IN ({ids}) GROUP BY status, closed_as", args
-    ):
-        group = _target_group(status, closed_as)
-        targets[group] = targets.get(group, 0) + count
-    rows.extend({"measure": "targets", "group": group, "count": targets[group]} for group in sorted(targets))
-    for area in PFA_AREAS:
-        add("outcomes by PfA area", area, f"SELECT COUNT(*) FROM outcomes WHERE learner_id IN ({ids}) AND pfa_area=?", [area])
-        for band, condition in DISTANCE_BANDS:
-            add(f"outcomes in {area} by distance travelled", band,
-                f"SELECT COUNT(*) FROM outcomes WHERE learner_id IN ({ids}) AND pfa_area=? AND {condition}", [area])
-    add("destinations", "recorded", f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids})")
-    add("destinations", "sustained (two terms)",
-        f"SELECT COUNT(*) FROM destinations WHERE learner_id IN ({ids}) AND sustained_on IS NOT NULL")
-    return {"scope": "all" if kind == "all" else ", ".join(sorted(values)), "rows": rows}
-
-
 def reviews(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
     """Progress and annual reviews, newest first."""
     return _rows(
@@ -302,3 +263,151 @@ def reviews(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
         "ORDER BY held_on DESC, recorded_at DESC",
         [learner_id],
     )
+
+
+# --- the plan, as the SEND lead sets it up ---------------------------------------------------------
+def providers(conn: sqlite3.Connection) -> list[dict]:
+    """Every provider: short code and name, by name."""
+    return _rows(conn, "SELECT slug, name FROM providers ORDER BY name, slug")
+
+
+def aims(conn: sqlite3.Connection, learner_id: str, until: str | None = None) -> list[dict]:
+    """Programme aims, oldest first, each with the EHCP outcomes it serves
+    (id, wording and PfA area, in the order the outcomes were recorded).
+    ``until``, an ISO instant, leaves out aims agreed at or after it."""
+    rows = _rows(
+        conn, "SELECT id, text, agreed_at FROM aims WHERE learner_id=? AND (? IS NULL OR agreed_at < ?) "
+              "ORDER BY agreed_at, id", [learner_id, until, until])
+    serves: dict[str, list[dict]] = {}
+    for r in conn.execute(
+        "SELECT a.aim_id, o.id, o.text, o.pfa_area FROM aim_outcomes a JOIN outcomes o ON o.id=a.outcome_id "
+        "WHERE a.learner_id=? ORDER BY o.recorded_at, o.id", [learner_id],
+    ):
+        serves.setdefault(r["aim_id"], []).append({"id": r["id"], "text": r["text"], "pfa_area": r["pfa_area"]})
+    for a in rows:
+        a["outcomes"] = serves.get(a["id"], [])
+    return rows
+
+
+def plan(conn: sqlite3.Connection, learner_id: str) -> dict:
+    """The learner's plan as it stands: EHCP outcomes by PfA area (and whether
+    each was amended), programme aims, and every target, open or closed, with
+    the outcomes it serves, its last revision (kind and reason) and, when
+    closed, why."""
+    outcomes = _rows(
+        conn, "SELECT id, text, pfa_area, due, recorded_at, amended_at FROM outcomes WHERE learner_id=? "
+              "ORDER BY recorded_at, id", [learner_id])
+    targets = progress(conn, learner_id)["targets"]
+    last: dict[tuple[str, str], dict] = {}
+    for r in conn.execute(
+        "SELECT target_id, kind, at, reason FROM target_changes WHERE learner_id=? AND kind!='set' ORDER BY seq",
+        [learner_id],
+    ):
+        last[(r["target_id"], "closed" if r["kind"] == "closed" else "revised")] = dict(r)
+    for t in targets:
+        t["last_revision"] = last.get((t["id"], "revised"))
+        t["closure"] = last.get((t["id"], "closed"))
+    areas = {area: [o for o in outcomes if o["pfa_area"] == area] for area in PFA_AREAS}
+    return {"outcomes": outcomes, "areas": {a: os for a, os in areas.items() if os},
+            "aims": aims(conn, learner_id), "targets": targets}
+
+
+# --- the end of the programme, and consents ----------------------------------------------------
+def summatives(conn: sqlite3.Connection, learner_id: str, until: str | None = None) -> dict[str, dict[str, dict]]:
+    """The summative judgement that stands for each target and each EHCP outcome
+    (the last recorded; with ``until``, the last assessed on or before that
+    day): {"target": {id: row}, "outcome": {id: row}}."""
+    out: dict[str, dict[str, dict]] = {"target": {}, "outcome": {}}
+    sql = ("SELECT kind, ref_id, judgement, summary, assessed_on, recorded_by, recorded_at FROM summatives "
+           "WHERE learner_id=?" + (" AND assessed_on<=?" if until else "") + " ORDER BY seq")
+    for r in _rows(conn, sql, [learner_id, until] if until else [learner_id]):
+        out[r.pop("kind")][r.pop("ref_id")] = r
+    return out
+
+
+def destinations(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
+    """Where the learner went next, oldest first, with when each can be confirmed
+    as sustained (follow_up_on) and when it was (sustained_on)."""
+    return _rows(conn, "SELECT id, kind, detail, starts_on, follow_up_on, sustained_on FROM destinations "
+                       "WHERE learner_id=? ORDER BY starts_on, id", [learner_id])
+
+
+def destination(conn: sqlite3.Connection, learner_id: str, destination_id: str) -> dict | None:
+    return next((d for d in destinations(conn, learner_id) if d["id"] == destination_id), None)
+
+
+def end_of_programme(conn: sqlite3.Connection, learner_id: str) -> dict:
+    """RARPA stage 5 for one learner: every target and EHCP outcome with the
+    summative judgement that stands (None before one is made), outcomes
+    nobody planned, next steps and destinations."""
+    p = progress(conn, learner_id)
+    judged = summatives(conn, learner_id)
+    for t in p["targets"]:
+        t["judgement"] = judged["target"].get(t["id"])
+    for o in p["outcomes"]:
+        o["judgement"] = judged["outcome"].get(o["id"])
+    return {
+        "targets": p["targets"],
+        "outcomes": sorted(p["outcomes"], key=lambda o: (PFA_AREAS.index(o["pfa_area"]), o["text"], o["id"])),
+        "unplanned": _rows(conn, "SELECT id, text, pfa_area, context, recognised_on FROM unplanned_outcomes "
+                                 "WHERE learner_id=? ORDER BY recognised_on, id", [learner_id]),
+        "next_steps": _rows(conn, "SELECT id, text, agreed_on FROM next_steps WHERE learner_id=? "
+                                  "ORDER BY agreed_on, id", [learner_id]),
+        "destinations": destinations(conn, learner_id),
+    }
+
+
+def consents(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
+    """Each consent the record knows (vocabulary.CONSENTS, in its order): given
+    or not, why, who recorded it and when; ``given`` is None when nobody has
+    recorded it yet."""
+    names = user_names(conn)
+    current = {r["consent"]: r for r in _rows(
+        conn, "SELECT consent, given, reason, recorded_by, role, recorded_at FROM consents WHERE learner_id=?",
+        [learner_id])}
+    out = []
+    for consent in CONSENTS:
+        row = current.get(consent)
+        if row is None:
+            out.append({"consent": consent, "given": None, "reason": "", "recorded_by": None, "by": None,
+                        "role": None, "recorded_at": None})
+        else:
+            out.append({**row, "given": bool(row["given"]), "by": names.get(row["recorded_by"], row["recorded_by"])})
+    return out
+
+
+def consent_history(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
+    """Every consent answer recorded for the learner, newest first."""
+    names = user_names(conn)
+    return [{**r, "given": bool(r["given"]), "by": names.get(r["recorded_by"], r["recorded_by"])} for r in _rows(
+        conn, "SELECT consent, given, reason, recorded_by, role, recorded_at FROM consent_history "
+              "WHERE learner_id=? ORDER BY seq DESC", [learner_id])]
+
+
+def _with_revisions(conn: sqlite3.Connection, learner_id: str, targets: dict[str, dict]) -> None:
+    """Marks each target that was revised or renegotiated: ``revised`` is how
+    many times, and the last change's kind, reason and when (None if never)."""
+    for t in targets.values():
+        t["revised"] = None
+    for r in conn.execute(
+        "SELECT target_id, kind, at, reason FROM target_changes WHERE learner_id=? "
+        "AND kind IN ('revised', 'renegotiated') ORDER BY seq", [learner_id],
+    ):
+        t = targets.get(r["target_id"])
+        if t is not None:
+            times = t["revised"]["times"] + 1 if t["revised"] else 1
+            t["revised"] = {"times": times, "kind": r["kind"], "at": r["at"], "reason": r["reason"]}
+
+
+def open_targets_of(conn: sqlite3.Connection, learner_ids: Iterable[str]) -> dict[str, list[dict]]:
+    """Recording for a group: each learner's open targets, as set (id, text,
+    when last observed), by learner id. Only the ids asked for; whether they
+    are in sight is the caller's to have checked."""
+    out: dict[str, list[dict]] = {lid: [] for lid in learner_ids}
+    if not out:
+        return out
+    marks = ",".join("?" * len(out))
+    for row in _rows(conn, f"SELECT learner_id, id, text, last_observed_at FROM targets WHERE status='open' "
+                           f"AND learner_id IN ({marks}) ORDER BY set_at, id", list(out)):
+        out[row.pop("learner_id")].append(row)
+    return out

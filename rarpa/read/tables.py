@@ -16,8 +16,11 @@ from rarpa.record import measures
 from rarpa.store import scrub
 
 # The read model's shape, kept in the file's user_version. Files written
-# before shapes were numbered are shape 1.
-SHAPE = 1
+# before shapes were numbered are shape 1. Shapes since:
+#   2  a target revised at a progress review is next due as agreed there
+#   3  programme aims (aims, aim_outcomes)
+#   4  summative judgements of targets and outcomes (summatives); consents (consents, consent_history)
+SHAPE = 4
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
@@ -48,6 +51,9 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id",
     ),
     "target_outcomes": ({"target_id": str, "outcome_id": str, "learner_id": str}, ("target_id", "outcome_id")),
+    # Programme aims (RARPA stage 1) and the EHCP outcomes each serves (zero or more).
+    "aims": ({"id": str, "learner_id": str, "text": str, "agreed_at": str}, "id"),
+    "aim_outcomes": ({"aim_id": str, "outcome_id": str, "learner_id": str}, ("aim_id", "outcome_id")),
     "observations": (
         {
             "id": str, "seq": int, "learner_id": str, "target_id": str, "rating": str,
@@ -89,24 +95,48 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
          "sustained_on": str},
         "id",
     ),
+    # Summative judgements at the end of a programme, every one in recorded order
+    # (the last of a target or outcome is its judgement): kind "target" (judgement:
+    # a rating) or "outcome" (judgement: one of OUTCOME_JUDGEMENTS).
+    "summatives": (
+        {"seq": int, "learner_id": str, "kind": str, "ref_id": str, "judgement": str, "summary": str,
+         "assessed_on": str, "recorded_by": str, "recorded_at": str},
+        "seq",
+    ),
+    # Consents: the current answer for each (who recorded it, when), and every answer given.
+    "consents": (
+        {"learner_id": str, "consent": str, "given": int, "reason": str, "recorded_by": str, "role": str,
+         "provider": str, "recorded_at": str},
+        ("learner_id", "consent"),
+    ),
+    "consent_history": (
+        {"seq": int, "learner_id": str, "consent": str, "given": int, "reason": str, "recorded_by": str,
+         "role": str, "provider": str, "recorded_at": str},
+        "seq",
+    ),
 }
 INDEXES = [
     ("targets", ["learner_id"]),
     ("outcomes", ["learner_id"]),
     ("observations", ["target_id", "status"]),
     ("observations", ["learner_id", "observed_at"]),
+    ("observations", ["target_id", "observed_at", "seq"]),  # all the evidence of a target, newest first
     ("target_outcomes", ["outcome_id"]),
+    ("aims", ["learner_id"]),
     ("learner_providers", ["provider"]),
     ("reviews_due", ["learner_id"]),
     ("reviews_due", ["due_on"]),
     ("reviews", ["learner_id", "held_on"]),
     ("target_changes", ["learner_id", "at"]),
     ("self_assessments", ["learner_id", "assessed_at"]),
+    ("summatives", ["learner_id", "kind", "ref_id"]),
+    ("consent_history", ["learner_id", "consent"]),
 ]
 # The tables that hold rows of one learner: emptied when that learner is erased.
 LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
                   "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
-                  "unplanned_outcomes", "next_steps", "destinations")
+                  "unplanned_outcomes", "next_steps", "destinations", "aims", "aim_outcomes",
+                  "summatives", "consents", "consent_history")
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

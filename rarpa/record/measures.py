@@ -50,6 +50,27 @@ def latest_rating(observations: Iterable[tuple[str, int, str]]) -> str | None:
     return latest[2] if latest else None
 
 
+def mean_rating_over_time(targets: Iterable[Iterable[tuple[str, str]]]) -> list[tuple[str, float, int]]:
+    """An outcome's ratings over time, as its chart draws them: for each day
+    on which any of its targets was observed, the mean step (not_yet = 0) of
+    each target's latest judgement at the end of that day, and how many
+    targets that mean is of. A target counts from its first observation.
+    ``targets``: each target's (observed_at, rating) of live observations,
+    oldest first (ties in recorded order), as ``latest_rating`` orders them."""
+    merged = sorted((when, i, n, rating) for i, points in enumerate(targets)
+                    for n, (when, rating) in enumerate(points))
+    latest: dict[int, int] = {}
+    out: list[tuple[str, float, int]] = []
+    for when, i, _, rating in merged:
+        latest[i] = step(rating)
+        point = (when[:10], sum(latest.values()) / len(latest), len(latest))
+        if out and out[-1][0] == point[0]:
+            out[-1] = point
+        else:
+            out.append(point)
+    return out
+
+
 # --- when things fall due -------------------------------------------------------------
 def annual_review_due(last: str) -> str:
     """Twelve months after the enrolment or the last annual review (29
@@ -60,9 +81,10 @@ def annual_review_due(last: str) -> str:
     return f"{year + 1}{rest}"
 
 
-def target_review_after_keep(held_on: str) -> str:
-    """A target kept at a review is next due a term later."""
-    return (date.fromisoformat(held_on) + TERM).isoformat()
+def next_target_review(held_on: str, agreed: str | None = None) -> str:
+    """A target a progress review kept or revised is next due on the date
+    agreed there, or else a term after the review."""
+    return agreed or (date.fromisoformat(held_on) + TERM).isoformat()
 
 
 def destination_follow_up(starts_on: str) -> str:

@@ -1,7 +1,8 @@
 """RARPA stage 5 and what follows: progress reviews and what they decide, the
-EHCP annual review, summative assessments, outcomes nobody planned, next
-steps, destinations and whether they were sustained. A mixin of ``Learner``:
-each command beside the handler of the event it raises."""
+EHCP annual review, summative assessments (of targets and of EHCP outcomes),
+outcomes nobody planned, next steps, destinations and whether they were
+sustained. A mixin of ``Learner``: each command beside the handler of the
+event it raises."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from datetime import date
 
 from events import learner as ev
 from events.base import RecordEvent, now as clock_now
-from events.vocabulary import CONTEXTS, DESTINATIONS, PFA_AREAS, RATINGS, RECOMMENDATIONS, TARGET_CLOSED_AS
+from events.vocabulary import (
+    CONTEXTS,
+    DESTINATIONS,
+    OUTCOME_JUDGEMENTS,
+    PFA_AREAS,
+    RATINGS,
+    RECOMMENDATIONS,
+    TARGET_CLOSED_AS,
+)
 from rarpa.record.dispatch import applies
 from rarpa.record.records import Destination
 from rarpa.record.rules import RuleBroken, iso_date, need, need_text, new_id
@@ -165,6 +174,25 @@ class ReviewStage:
             **stamp,
         )
 
+    def record_outcome_summative(
+        self, *, stamp: dict, outcome_id: str, judgement: str, summary: str, assessed_on: date | str
+    ) -> None:
+        """The end-of-programme judgement on an EHCP outcome: how far it was
+        met, and why. A later one for the same outcome supersedes it."""
+        self._outcome(outcome_id, "outcome_id")
+        need(judgement, "judgement", OUTCOME_JUDGEMENTS)
+        summary = need_text(summary, "summary", "A summary")
+        assessed = iso_date(assessed_on, "assessed_on")
+        _not_after_today(assessed, "assessed_on")
+        self.trigger_event(
+            ev.OutcomeSummativeRecorded,
+            outcome_id=str(outcome_id),
+            judgement=judgement,
+            summary=summary,
+            assessed_on=assessed,
+            **stamp,
+        )
+
     def recognise_unplanned_outcome(
         self,
         *,
@@ -203,6 +231,7 @@ class ReviewStage:
         ev.ProgressReviewHeld,
         ev.AnnualReviewHeld,
         ev.SummativeAssessmentRecorded,
+        ev.OutcomeSummativeRecorded,
         ev.UnplannedOutcomeRecognised,
         ev.NextStepAgreed,
     )

@@ -26,18 +26,28 @@ class LearnerService:
     # --- enrolment, providers, consent -----------------------------------------------
     def enrol_learner(self, actor: Actor, *, name: str, date_of_birth: date | str, provider: str,
                       preferred_name: str | None = None, learner_id: uuid.UUID | None = None,
-                      timestamp: datetime | None = None) -> Written:
+                      timestamp: datetime | None = None, partner: str | None = None,
+                      partner_reason: str = "") -> Written:
+        """With ``partner``, the learner also joins that provider (a dual
+        placement; ``provider`` stays the lead) in the same transaction:
+        both are written or neither."""
         if not actor.may(access.ENROL):
             raise Forbidden(f"a {actor.role} cannot enrol learners")
         if actor.role == "send_lead" and provider != actor.provider:
             raise RuleBroken("provider", f"you can enrol learners at {actor.provider} only")
         if not self.provider_exists(provider):
             raise RuleBroken("provider", f"no provider with the short code {provider!r}")
+        if partner is not None and partner == provider:
+            raise RuleBroken("partner", "must be another provider than the lead provider")
+        if partner is not None and not self.provider_exists(partner):
+            raise RuleBroken("partner", f"no provider with the short code {partner!r}")
         stamp = actor.stamp(provider)
         if timestamp:
             stamp["timestamp"] = timestamp
         learner = Learner.enrol(stamp=stamp, name=name, date_of_birth=date_of_birth, lead_provider=provider,
                                 preferred_name=preferred_name, learner_id=learner_id)
+        if partner is not None:
+            learner.join_provider(stamp=stamp, provider=partner, lead=False, reason=partner_reason)
         return Written(str(learner.id), self._save(learner))
 
     def join_provider(self, actor: Actor, learner_id: str, *, provider: str, lead: bool, reason: str) -> Written:
@@ -128,6 +138,23 @@ class LearnerService:
             return "(erased record)"
         return holder.learner_id if isinstance(holder, ObservationIdClaim) else "(another record)"
 
+    def check_observation(self, actor: Actor, learner_id: str, *, observation_id: str, target_id: str,
+                          rating: str, observed_at: datetime, prompt_level: str | None = None,
+                          context: str | None = None, note: str = "", now: datetime | None = None) -> bool:
+        """What ``record_observation`` would answer, writing nothing: True (it
+        would be new), False (an exact repeat), or the same refusal (RuleBroken,
+        NotFound, Forbidden). For a form recording for several learners that
+        refuses them all before it writes any (web/group.py)."""
+        observation_id = str(observation_id)
+        learner = self.learner(actor, learner_id, access.RECORD)  # a copy: what the command does to it is dropped
+        if observation_id not in learner.observations:
+            claimed = self._claim_holder(observation_id)
+            if claimed is not None and claimed != str(learner.id):
+                raise RuleBroken("id", "this observation id was already used for another learner", 409)
+        return learner.record_observation(
+            stamp=actor.stamp(learner.lead_provider), observation_id=observation_id, target_id=target_id,
+            rating=rating, observed_at=observed_at, prompt_level=prompt_level, context=context, note=note, now=now)
+
     def correct_observation(self, actor: Actor, learner_id: str, *, observation_id: str, reason: str,
                             rating: str | None = None, prompt_level: str | None = None,
                             context: str | None = None, note: str | None = None,
@@ -158,6 +185,11 @@ class LearnerService:
                                     summary: str, assessed_on: date | str) -> Written:
         return self._change(actor, learner_id, access.PLAN, lambda learner, stamp: learner.record_summative_assessment(
             stamp=stamp, target_id=target_id, rating=rating, summary=summary, assessed_on=assessed_on))
+
+    def record_outcome_summative(self, actor: Actor, learner_id: str, *, outcome_id: str, judgement: str,
+                                 summary: str, assessed_on: date | str) -> Written:
+        return self._change(actor, learner_id, access.PLAN, lambda learner, stamp: learner.record_outcome_summative(
+            stamp=stamp, outcome_id=outcome_id, judgement=judgement, summary=summary, assessed_on=assessed_on))
 
     def recognise_unplanned_outcome(self, actor: Actor, learner_id: str, *, text: str, recognised_on: date | str,
                                     pfa_area: str | None = None, context: str | None = None) -> Written:

@@ -10,6 +10,7 @@ from events.vocabulary import (
     CONSENTS,
     CONTEXTS,
     DESTINATIONS,
+    OUTCOME_JUDGEMENTS,
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
@@ -194,6 +195,13 @@ class SummativeIn(Schema):
     assessed_on = Day(required=True)
 
 
+class OutcomeSummativeIn(Schema):
+    outcome_id = fields.UUID(required=True)
+    judgement = choice(OUTCOME_JUDGEMENTS, required=True)
+    summary = words(required=True)
+    assessed_on = Day(required=True, metadata={"description": "not in the future"})
+
+
 class UnplannedOutcomeIn(Schema):
     text = words(required=True)
     recognised_on = Day(required=True)
@@ -336,6 +344,13 @@ class HistoryOut(Schema):
     fingerprint = fields.String(metadata={"description": "head of the learner's hash chain at as_at"})
 
 
+class PackJudgement(Schema):
+    judgement = fields.String(metadata={"description": "a rating for a target; achieved, partly_achieved or "
+                                                       "not_achieved for an EHCP outcome"})
+    summary = fields.String()
+    assessed_on = fields.String()
+
+
 class PackTarget(Schema):
     id = fields.String()
     text = fields.String()
@@ -346,6 +361,9 @@ class PackTarget(Schema):
     distance_in_period = fields.Integer()
     observations_in_period = fields.Integer()
     summary = fields.String(metadata={"description": "in plain words, to and about the learner"})
+    summative_judgement = fields.Nested(
+        PackJudgement, allow_none=True,
+        metadata={"description": "the end-of-programme judgement (a rating) that stood when the period ended"})
 
 
 class PackEvidence(Schema):
@@ -367,6 +385,9 @@ class PackOutcome(Schema):
     targets = fields.List(fields.Nested(PackTarget))
     evidence = fields.List(fields.Nested(PackEvidence))
     recommendation = choice(RECOMMENDATIONS)
+    summative_judgement = fields.Nested(
+        PackJudgement, allow_none=True,
+        metadata={"description": "the end-of-programme judgement that stood when the period ended"})
 
 
 class AnnualReviewOut(Schema):

@@ -1,10 +1,11 @@
-"""The learner's plan: EHCP outcomes, targets with their baselines, what
+"""The learner's plan: EHCP outcomes, programme aims, targets with their baselines, what
 changed in them and why, and their summative assessments."""
 
 from __future__ import annotations
 
 from events import learner as ev
 from rarpa.read.stages import Stage, applies
+from rarpa.read.stages.ending import summative_row
 
 
 class Plan(Stage):
@@ -22,6 +23,14 @@ class Plan(Stage):
             "UPDATE outcomes SET text=?, pfa_area=?, due=?, amended_at=? WHERE id=?",
             [e.text, e.pfa_area, e.due, e.timestamp.isoformat(), e.outcome_id],
         )
+
+    @applies(ev.ProgrammeAimAgreed)
+    def aim_agreed(self, e: ev.ProgrammeAimAgreed, seq: int) -> None:
+        lid = str(e.originator_id)
+        self.db["aims"].insert({"id": e.aim_id, "learner_id": lid, "text": e.text,
+                                "agreed_at": e.timestamp.isoformat()})
+        for oid in dict.fromkeys(e.outcome_ids):  # the same outcome named twice is served once
+            self.db["aim_outcomes"].insert({"aim_id": e.aim_id, "outcome_id": oid, "learner_id": lid})
 
     @applies(ev.TargetSet)
     def target_set(self, e: ev.TargetSet, seq: int) -> None:
@@ -54,7 +63,8 @@ class Plan(Stage):
         self.derived.link(e.target_id, lid, e.outcome_ids)
         for oid in old:
             self.derived.refresh_outcome(oid)
-        self.derived.due("target", e.target_id, lid, e.review_by)
+        if e.review_id is None:  # at a review, the review says when it is next due
+            self.derived.due("target", e.target_id, lid, e.review_by)
         self._change(seq, e, e.kind, e.text, e.reason, review_id=e.review_id)
 
     @applies(ev.TargetClosed)
@@ -66,6 +76,7 @@ class Plan(Stage):
     @applies(ev.SummativeAssessmentRecorded)
     def summative_recorded(self, e: ev.SummativeAssessmentRecorded, seq: int) -> None:
         self.x("UPDATE targets SET summative=? WHERE id=?", [e.rating, e.target_id])
+        summative_row(self.db, e, seq, "target", e.target_id, e.rating)
 
     def _change(self, seq: int, e, kind: str, text, reason: str, closed_as=None, review_id=None) -> None:
         self.db["target_changes"].insert(

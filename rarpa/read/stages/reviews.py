@@ -15,9 +15,11 @@ class Reviews(Stage):
     @applies(ev.ProgressReviewHeld)
     def progress_review_held(self, e: ev.ProgressReviewHeld, seq: int) -> None:
         self._review(e, "progress", None, None, "")
+        # Looking at a target in a review clears its due flag: kept or revised,
+        # it is next due as agreed there (a closed one is due no more).
         for d in e.decisions:
-            if d["decision"] == "keep":
-                due = d.get("review_by") or measures.target_review_after_keep(e.held_on)
+            if d["decision"] in ("keep", "revise"):
+                due = measures.next_target_review(e.held_on, d.get("review_by"))
                 self.derived.due("target", d["target_id"], str(e.originator_id), due)
 
     @applies(ev.AnnualReviewHeld)

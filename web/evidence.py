@@ -1,0 +1,96 @@
+"""All the evidence: every observation of a learner, or of one of their
+targets, newest first by when it happened, a chunk at a time; filtered by
+target, where, rating and who recorded it (a GET form, so a filtered list is
+an address that can be shared, bookmarked and reloaded).
+
+"Show more" is a plain link carrying the filters and a cursor (the next
+chunk as a page of its own when scripts are off); htmx appends the next chunk
+in place, moves focus to its first observation and updates "Showing 1 to 50
+of 312". Withdrawn and corrected observations are always listed, marked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, render_template, request, url_for
+
+from events.vocabulary import CONTEXTS, RATINGS, WORDS
+from rarpa.read import queries
+from rarpa.read import evidence as found
+from web.auth import login_required
+from web.common import learner_in_sight, services
+from web.forms import Field, Form
+
+evidence = Blueprint("evidence", __name__)
+
+CHUNK = 25  # observations at a time
+
+FILTERS = Form(
+    Field("target", "Target", "a target", kind="choice"),
+    Field("context", "Where", "where it happened", kind="choice"),
+    Field("rating", "Rating", "a rating", kind="choice"),
+    Field("by", "Recorded by", "who recorded it", kind="choice"),
+)
+# Each filter's name in the address, and the query's.
+FILTER_COLUMNS = {"target": "target_id", "context": "context", "rating": "rating", "by": "recorded_by"}
+
+
+@evidence.app_template_filter("moment")
+def moment(value: str | None) -> str:
+    """12 Mar 2026 at 10:15, from an ISO instant (as the record keeps it)."""
+    if not value:
+        return ""
+    when = datetime.fromisoformat(value)
+    return f"{when.day} {when:%b %Y} at {when:%H:%M}"
+
+
+def _options(choices: dict) -> dict[str, list[tuple[str, str]]]:
+    """What each filter offers, in words: (value in the address, words shown)."""
+    def person(p: dict) -> str:
+        return f"{p['name']} ({WORDS['roles'][p['role']]})" if p["role"] in WORDS["roles"] else p["name"]
+
+    return {
+        "target": [(t["id"], t["text"] + ("" if t["status"] == "open" else " (closed)")) for t in choices["targets"]],
+        "context": [(c, WORDS["contexts"][c]) for c in CONTEXTS],
+        "rating": [(r, WORDS["ratings"][r].capitalize()) for r in RATINGS],
+        "by": [(p["id"], person(p)) for p in choices["people"]],
+    }
+
+
+@evidence.get("/learners/<learner_id>/evidence")
+@login_required
+def evidence_page(learner_id):
+    lid = learner_in_sight(learner_id)
+    conn = services().fresh()
+    options = _options(found.evidence_choices(conn, lid))
+    # Only values this learner's lists offer: anything else is no filter at all.
+    chosen = {name: request.args[name] for name in FILTERS.fields
+              if request.args.get(name) in {value for value, _ in options[name]}}
+    after = request.args.get("after") or None
+    try:
+        chunk = found.evidence(conn, lid, after=after, limit=CHUNK,
+                                 **{FILTER_COLUMNS[name]: value for name, value in chosen.items()})
+    except found.BadCursor:
+        abort(400, "That “Show more” address was not made by this list. Start again from the newest evidence.")
+    shown_to = chunk["before"] + len(chunk["rows"])
+    # Where this page's list starts: 1, or the first of a chunk opened as a page of its own.
+    start = request.args.get("from", "")
+    ok = start.isascii() and start.isdigit() and len(start) < 10 and 1 <= int(start) <= chunk["before"] + 1
+    page_first = int(start) if ok else chunk["before"] + 1
+    view = {
+        "lid": lid, "rows": chunk["rows"], "count": chunk["count"], "first": chunk["before"] + 1, "last": shown_to,
+        "next_url": url_for(".evidence_page", learner_id=lid, **chosen, after=chunk["next"]) if chunk["next"] else None,
+        "newest_url": url_for(".evidence_page", learner_id=lid, **chosen) if page_first > 1 else None,
+        "remaining": chunk["count"] - shown_to, "chosen": chosen, "filtered": bool(chosen),
+        "by_target": "target" in chosen, "chunk": CHUNK, "page_first": page_first,
+    }
+    if request.headers.get("HX-Request") and after:
+        response = render_template("_evidence_rows.html", oob=True, **view)
+        return response, 200, {"Vary": "HX-Request"}
+    about = queries.learner(conn, lid)
+    target = queries.target_card(conn, lid, chosen["target"]) if "target" in chosen else None
+    html = render_template(
+        "evidence.html", name=queries.short_name(about["preferred_name"], about["name"]), target=target,
+        filters=FILTERS, options=options, **view)
+    return html, 200, {"Vary": "HX-Request"}
