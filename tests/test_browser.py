@@ -704,3 +704,32 @@ def test_the_csp_refuses_inline_code_and_the_watch_reports_it(page, server):
     seen = wait_until(reported, "the violations to be reported")
     assert any("script-src" in v for v in seen) and any("style-src" in v for v in seen), csp_violations
     csp_violations.clear()  # expected in this test only
+
+
+# --- Today tells the truth ------------------------------------------------------------------
+def test_today_orders_by_attention_and_a_review_clears_its_flag(page, server):
+    """The demo's learner 3 missed her last progress review and her annual
+    review: Today says both, each in its own words. Holding a progress review
+    that keeps every target clears the target flag, and only it; the order is
+    by who needs attention (longest since an observation first)."""
+    sign_in(page, server)
+    card = page.locator(f'a.learner-card[href="/learners/{learner_id(3)}"]')
+    expect(card).to_contain_text("Target review overdue since")
+    expect(card).to_contain_text("Annual review overdue since")
+    axe(page, "Today")
+    days = [None if "Not observed yet" in text else
+            (0 if "Observed today" in text else int(re.search(r"Not observed for (\d+) days", text).group(1))
+             if "Not observed for" in text else 1)
+            for text in page.locator("a.learner-card").all_inner_texts()]
+    ordered = [d if d is not None else 10**6 for d in days]
+    assert ordered == sorted(ordered, reverse=True), days  # never observed, then longest ago, first
+
+    page.goto(server.url(f"/learners/{learner_id(3)}/reviews/new"))
+    page.get_by_label("Who took part (one per line)").fill("Dani\nTutor")
+    page.get_by_role("button", name="Save the review").click()
+    expect(page).to_have_url(re.compile(rf"/learners/{learner_id(3)}"))
+    page.goto(server.url("/"))
+    card = page.locator(f'a.learner-card[href="/learners/{learner_id(3)}"]')
+    expect(card).not_to_contain_text("Target review")
+    expect(card).to_contain_text("Annual review overdue since")  # a progress review is not the annual review
+    axe(page, "Today after a review")

@@ -202,3 +202,25 @@ def test_a_send_lead_enrols_and_plans_then_a_tutor_records(context_page, browser
     assert learner["providers"] == [{"provider": "northfield", "lead": True}, {"provider": "riverside", "lead": False}]
     joined = [e for e in api_get(server, f"/learners/{lid}/events") if e["type"] == "ProviderJoined"]
     assert [(e["joined"], e["reason"]) for e in joined] == [("riverside", "Dual placement agreed at enrolment")]
+
+    # 4. The whole cycle on the same learner: the lead records a summative
+    # judgement of the target and a destination, and the pack shows all of it.
+    page.goto(server.url(f"/learners/{lid}/end-of-programme"))
+    item = page.locator("article.eop-item[id^='t-']", has_text="Say hello to a classmate on the bus")
+    if item.locator("details.eop-form[open]").count() == 0:
+        item.locator("details.eop-form > summary").click()
+    item.locator("label.chip-choice", has_text="secure").click()
+    item.get_by_label("What the learner can do now").fill("Says hello on the bus most days without a prompt.")
+    item.get_by_role("button", name="Save the judgement").click()
+    expect(page.locator(".flash")).to_have_text("The judgement is saved.")
+    page.get_by_role("link", name="Record a destination").click()
+    page.locator("label.chip-choice", has_text="further learning").click()
+    page.get_by_label("Starts on").fill("2027-09-06")
+    page.get_by_role("button", name="Save the destination").click()
+    page.goto(server.url(f"/learners/{lid}/annual-review"))
+    pack = page.locator("div.pack")
+    for said in ("Zee will travel to college on the bus on her own.", "Zee will make and keep a friend at college.",
+                 "Say hello to a classmate on the bus", "Says hello on the bus most days without a prompt.",
+                 "Get about and make friends", "Destination: further learning"):
+        expect(pack).to_contain_text(said)
+    axe(page, "the new learner's annual-review pack")
