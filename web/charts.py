@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from events.vocabulary import RATINGS, WORDS
 from rarpa.record import measures
+from web.dates import day
 
 
 def sparkline(points: list, baseline: str | None, title: str,
@@ -208,9 +209,6 @@ def _figure(chart_id: str, svg: str, caption: str, head: tuple[str, ...], rows: 
                   f'</figcaption>{data}</figure>')
 
 
-def _day_words(iso: str) -> str:
-    d = date.fromisoformat(iso[:10])
-    return f"{d.day} {d:%b %Y}"
 
 
 def rating_chart(points: list, baseline: str | None, title: str, chart_id: str, size: str = "card",
@@ -224,8 +222,8 @@ def rating_chart(points: list, baseline: str | None, title: str, chart_id: str, 
     words = WORDS["ratings"]
     n = len(points)
     if n:
-        summary = (f"{n} observation{'s' if n != 1 else ''} from {_day_words(points[0][0])} to "
-                   f"{_day_words(points[-1][0])}: first {words[points[0][1]]}, latest {words[points[-1][1]]}")
+        summary = (f"{n} observation{'s' if n != 1 else ''} from {day(points[0][0])} to "
+                   f"{day(points[-1][0])}: first {words[points[0][1]]}, latest {words[points[-1][1]]}")
     else:
         summary = "not observed yet"
     if baseline:
@@ -233,7 +231,7 @@ def rating_chart(points: list, baseline: str | None, title: str, chart_id: str, 
     svg = _drawn([(_when(w), float(RATINGS.index(r))) for w, r in points],
                  float(RATINGS.index(baseline)) if baseline else None, size, f"{title}: {summary}", stepped=False)
     caption = "Ratings over time" + (f" (dashed line: the baseline, {words[baseline]})" if baseline else "")
-    rows = [(f"{_day_words(w)}, {w[11:16]}", words[r]) for w, r in points]
+    rows = [(f"{day(w)}, {w[11:16]}", words[r]) for w, r in points]
     return _figure(chart_id, svg, caption, ("When", "Rating"), rows, table, f"{title}: each observation that counts")
 
 
@@ -250,12 +248,12 @@ def outcome_chart(targets: list[dict], title: str, chart_id: str, size: str = "c
     base = sum(baselines) / len(baselines) if baselines else None
     n = len(targets)
     of = f"its {n} target{'s' if n != 1 else ''}"
-    summary = (f"mean rating of {of}, from {_rating_of(round(series[0][1], 1))} on {_day_words(series[0][0])} "
-               f"to {_rating_of(round(series[-1][1], 1))} on {_day_words(series[-1][0])}")
+    summary = (f"mean rating of {of}, from {_rating_of(round(series[0][1], 1))} on {day(series[0][0])} "
+               f"to {_rating_of(round(series[-1][1], 1))} on {day(series[-1][0])}")
     if base is not None:
         summary += f"; mean baseline {_rating_of(round(base, 1))}"
     svg = _drawn([(_when(d), v) for d, v, _ in series], base, size, f"{title}: {summary}", stepped=True)
     caption = f"Mean rating of {of} over time" + (" (dashed line: their mean baseline)" if base is not None else "")
-    rows = [(_day_words(d), f"{v:.1f}: {_rating_of(round(v, 1))}", str(k)) for d, v, k in series]
+    rows = [(day(d), f"{v:.1f}: {_rating_of(round(v, 1))}", str(k)) for d, v, k in series]
     return _figure(chart_id, svg, caption, ("Day", "Mean rating (0 not yet to 4 generalised)", "Targets observed"),
                    rows, table, f"{title}: mean rating at the end of each day a target was observed")

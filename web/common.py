@@ -5,7 +5,7 @@ use (the vocabularies with their words, dates, charts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from flask import Flask, current_app, g, request
@@ -15,6 +15,7 @@ from events import vocabulary
 from rarpa.read import queries
 from rarpa.record import RuleBroken
 from rarpa.service import access
+from web.dates import day, long_day, moment
 from web.charts import outcome_chart, rating_chart, self_symbol, sparkline
 from web.problems import flatten
 from web.services import Services
@@ -69,17 +70,10 @@ def submit(schema: type[Schema] | None, body: dict, command: Callable[[dict], An
     return Submitted(data=data, written=written, conn=services().wait_for(written))
 
 
-def day(value) -> str:
-    """23 Mar 2026: dates people read at a glance (ISO strings or dates)."""
-    if not value:
-        return ""
-    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return f"{d.day} {d.strftime('%b %Y')}"
-
-
 def install(app: Flask) -> None:
     """What every page's template may use."""
-    app.add_template_filter(day, "day")
+    for words in (day, long_day, moment):
+        app.add_template_filter(words, words.__name__)
 
     @app.context_processor
     def template_globals() -> dict:

@@ -11,7 +11,6 @@ of 312". Withdrawn and corrected observations are always listed, marked.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request, url_for
 
@@ -34,15 +33,6 @@ FILTERS = Form(
 )
 # Each filter's name in the address, and the query's.
 FILTER_COLUMNS = {"target": "target_id", "context": "context", "rating": "rating", "by": "recorded_by"}
-
-
-@evidence.app_template_filter("moment")
-def moment(value: str | None) -> str:
-    """12 Mar 2026 at 10:15, from an ISO instant (as the record keeps it)."""
-    if not value:
-        return ""
-    when = datetime.fromisoformat(value)
-    return f"{when.day} {when:%b %Y} at {when:%H:%M}"
 
 
 def _options(choices: dict) -> dict[str, list[tuple[str, str]]]:
@@ -88,9 +78,8 @@ def evidence_page(learner_id):
     if request.headers.get("HX-Request") and after:
         response = render_template("_evidence_rows.html", oob=True, **view)
         return response, 200, {"Vary": "HX-Request"}
-    about = queries.learner(conn, lid)
     target = queries.target_card(conn, lid, chosen["target"]) if "target" in chosen else None
     html = render_template(
-        "evidence.html", name=queries.short_name(about["preferred_name"], about["name"]), target=target,
+        "evidence.html", name=queries.learner_name(conn, lid), target=target,
         filters=FILTERS, options=options, **view)
     return html, 200, {"Vary": "HX-Request"}

@@ -128,14 +128,13 @@ def observation(learner_id, observation_id):
     obs = queries.observation(conn, lid, observation_id)
     if obs is None:
         abort(404)
-    about = queries.learner(conn, lid)
     target = queries.target(conn, lid, obs["target_id"])
     history = _observation_history(lid, observation_id) if request.args.get("history") or request.headers.get("HX-Request") else None
     if request.headers.get("HX-Request") and request.args.get("history"):
         return render_template("_observation_history.html", history=history)
     return render_template(
         "observation.html", obs=obs, target=target, lid=lid, errors=errors, form=form, history=history, action=action,
-        name=queries.short_name(about["preferred_name"], about["name"]), done=request.args.get("done"),
+        name=queries.learner_name(conn, lid), done=request.args.get("done"),
         names=queries.user_names(conn),
     ), status
 

@@ -199,8 +199,7 @@ def _learner(learner_id: str) -> tuple[str, Any, str]:
     plan), a fresh read connection and the name to show."""
     lid = learner_in_sight(learner_id, access.PLAN)
     conn = services().fresh()
-    about = queries.learner(conn, lid)
-    return lid, conn, queries.short_name(about["preferred_name"], about["name"])
+    return lid, conn, queries.learner_name(conn, lid)
 
 
 @plan.get("/learners/<learner_id>/plan")

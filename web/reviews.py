@@ -17,11 +17,6 @@ from web.downloads import ascii_slug, content_disposition
 reviews = Blueprint("reviews", __name__)
 
 
-def _name(conn, lid: str) -> str:
-    about = queries.learner(conn, lid)
-    return queries.short_name(about["preferred_name"], about["name"])
-
-
 # --- the learner's self-assessment ----------------------------------------------------
 @reviews.route("/learners/<learner_id>/self-assessment", methods=["GET", "POST"])
 @login_required
@@ -44,7 +39,7 @@ def self_assessment(learner_id):
             return render_template("_self_assessment_item.html", t=target, said=said, lid=lid)
         return redirect(url_for("reviews.self_assessment", learner_id=lid, said=said["answer"]))
     conn = s.fresh()
-    return render_template("self_assessment.html", lid=lid, name=_name(conn, lid),
+    return render_template("self_assessment.html", lid=lid, name=queries.learner_name(conn, lid),
                            targets=list(_open_targets(conn, lid).values()), said=None)
 
 
@@ -99,7 +94,7 @@ def progress_review(learner_id):
             return redirect(url_for("pages.learner", learner_id=lid, reviewed=1))
         errors, status = _review_errors(done.errors, targets), done.status
     outcomes = queries.progress(conn, lid)["outcomes"]
-    return render_template("review.html", lid=lid, name=_name(conn, lid), targets=targets, errors=errors,
+    return render_template("review.html", lid=lid, name=queries.learner_name(conn, lid), targets=targets, errors=errors,
                            form=form, outcomes=outcomes, today=datetime.now(timezone.utc).date().isoformat()), status
 
 

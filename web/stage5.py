@@ -12,7 +12,7 @@ offered only to those who may use it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
@@ -30,6 +30,7 @@ from rarpa.service.schemas import (
 )
 from web.auth import login_required
 from web.common import form_fields, learner_in_sight, services, submit
+from web.dates import long_day
 from web.forms import Field, Form
 
 stage5 = Blueprint("stage5", __name__)
@@ -92,21 +93,10 @@ def _today() -> str:
     return datetime.now(timezone.utc).date().isoformat()
 
 
-def long_day(value) -> str:
-    """6 July 2026: a date in a sentence."""
-    d = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return f"{d.day} {d.strftime('%B %Y')}"
-
-
 def confirm_from(follow_up_on: str) -> str:
     """When a destination can be confirmed as sustained, said as a sentence
     (rarpa.record.measures.destination_follow_up gave the day)."""
     return f"You can confirm this from {long_day(follow_up_on)}"
-
-
-@stage5.app_template_filter("long_day")
-def _long_day_filter(value) -> str:
-    return long_day(value) if value else ""
 
 
 @stage5.app_context_processor
@@ -121,11 +111,6 @@ def stage5_for(learner_id: str) -> dict:
     conn = services().fresh()
     return {"end": queries.end_of_programme(conn, learner_id), "consents": queries.consents(conn, learner_id),
             "today": _today()}
-
-
-def _name(conn, lid: str) -> str:
-    about = queries.learner(conn, lid)
-    return queries.short_name(about["preferred_name"], about["name"])
 
 
 # --- the end-of-programme page ----------------------------------------------------------------
@@ -146,7 +131,7 @@ def _end_page(lid: str, errors: dict | None = None, values: dict | None = None, 
     for o in end["outcomes"]:
         shown.setdefault(f"assessed_on-{o['id']}", today)
     return render_template(
-        "end_of_programme.html", lid=lid, name=_name(conn, lid), end=end, today=today,
+        "end_of_programme.html", lid=lid, name=queries.learner_name(conn, lid), end=end, today=today,
         open_targets=[t for t in end["targets"] if t["status"] == "open"],
         closed_targets=[t for t in end["targets"] if t["status"] != "open"],
         target_forms={t["id"]: target_form(t["id"]) for t in end["targets"]},
@@ -215,7 +200,7 @@ def _simple_form(lid: str, form: Form, schema, command, template: str, saved: st
             return redirect(url_for("stage5.end_of_programme", learner_id=lid, saved=saved) + f"#{saved}")
         errors, status = form.plain(done.errors), done.status
     conn = s.fresh()
-    return render_template(template, lid=lid, name=_name(conn, lid), form=form, errors=errors, values=values,
+    return render_template(template, lid=lid, name=queries.learner_name(conn, lid), form=form, errors=errors, values=values,
                            today=_today(), **context), status
 
 
@@ -271,7 +256,7 @@ def destination_sustained(learner_id, destination_id):
         if not done.errors:
             return redirect(url_for("stage5.end_of_programme", learner_id=lid, saved="sustained") + "#destinations")
         errors, status = _sustained_errors(done.errors, where), done.status
-    return render_template("destination_sustained.html", lid=lid, name=_name(conn, lid), where=where,
+    return render_template("destination_sustained.html", lid=lid, name=queries.learner_name(conn, lid), where=where,
                            form=SUSTAINED, errors=errors, values=values, today=_today(),
                            too_early=_today() < where["follow_up_on"]), status
 
@@ -315,7 +300,7 @@ def consents(learner_id):
         errors, status = CONSENT.plain(done.errors), done.status
     conn = s.fresh()
     return render_template(
-        "consents.html", lid=lid, name=_name(conn, lid), current=queries.consents(conn, lid),
+        "consents.html", lid=lid, name=queries.learner_name(conn, lid), current=queries.consents(conn, lid),
         history=queries.consent_history(conn, lid), form=CONSENT, errors=errors, values=values,
         consent_options=_options(CONSENTS, WORDS["consents"]), answers=ANSWERS,
         may_change=g.actor.may(access.PLAN), saved=request.args.get("saved"),

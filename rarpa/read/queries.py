@@ -137,6 +137,12 @@ def short_name(preferred: str, full: str) -> str:
     return f"{preferred} {parts[-1][0]}." if len(parts) > 1 else preferred
 
 
+def learner_name(conn: sqlite3.Connection, learner_id: str) -> str:
+    """The name pages show a learner by: preferred name and surname initial."""
+    about = learner(conn, learner_id)
+    return short_name(about["preferred_name"], about["name"])
+
+
 # How far ahead Today looks for what falls due.
 TARGET_REVIEWS_AHEAD = 14
 ANNUAL_REVIEW_AHEAD = 30
