@@ -100,7 +100,13 @@ class TargetClosed(RecordEvent):
 # --- Stage 4: formative recording --------------------------------------------
 class ObservationRecorded(RecordEvent):
     """Evidence seen by staff. ``observed_at`` is the device's time (it may have
-    been recorded offline); the event's timestamp is when the server took it."""
+    been recorded offline); the event's timestamp is when the server took it.
+
+    Version 2 adds ``new_to_learner``: what was new when the learner did it
+    (vocabulary.NEW_TO_LEARNER: people, place, materials), the evidence that a
+    skill is generalised. Version 1 said nothing about it: upcast as none."""
+
+    class_version: ClassVar[int] = 2
 
     observation_id: str
     target_id: str
@@ -109,6 +115,11 @@ class ObservationRecorded(RecordEvent):
     context: str | None
     note: str
     observed_at: datetime
+    new_to_learner: list[str]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        state["new_to_learner"] = []
 
 
 class ObservationCorrected(RecordEvent):
@@ -232,6 +243,21 @@ class LearnerDataErased(RecordEvent):
         state["summary"] = None
 
 
+class LearnerImported(RecordEvent):
+    """The events before this one came from another installation's export
+    (a learner moving college): which one, who exported it and when, the
+    export's own fingerprint, and the names of the people who recorded them
+    there (their accounts are not in this installation)."""
+
+    source: str
+    exported_at: datetime
+    exported_by: str
+    source_fingerprint: str
+    file_checksum: str
+    people: dict
+    reason: str
+
+
 LEARNER_EVENTS = (
     LearnerEnrolled,
     ProviderJoined,
@@ -257,4 +283,5 @@ LEARNER_EVENTS = (
     DestinationSustained,
     AnnualReviewHeld,
     LearnerDataErased,
+    LearnerImported,
 )

@@ -12,6 +12,7 @@ from events import staff as S
 from events.vocabulary import (
     CONSENTS,
     CONTEXTS,
+    NEW_TO_LEARNER,
     DESTINATIONS,
     OUTCOME_JUDGEMENTS,
     PFA_AREAS,
@@ -137,6 +138,7 @@ class ObservationRecordedSchema(EventSchema):
     context = one_of(CONTEXTS, allow_none=True, required=True)
     note = string(required=True)
     observed_at = fields.AwareDateTime(required=True)
+    new_to_learner = fields.List(one_of(NEW_TO_LEARNER), required=True)
 
 
 class ObservationCorrectedSchema(EventSchema):
@@ -241,6 +243,16 @@ class AnnualReviewHeldSchema(EventSchema):
 class LearnerDataErasedSchema(EventSchema):
     reason = string(required=True)
     summary = fields.Dict(allow_none=True, load_default=None)
+
+
+class LearnerImportedSchema(EventSchema):
+    source = string(required=True)
+    exported_at = fields.AwareDateTime(required=True)
+    exported_by = string(required=True)
+    source_fingerprint = string(required=True)
+    file_checksum = string(required=True)
+    people = fields.Dict(keys=string(), values=string(), required=True)
+    reason = string(required=True)
 
 
 class ProviderRegisteredSchema(EventSchema):

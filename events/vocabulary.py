@@ -43,6 +43,8 @@ DESTINATIONS = (
 # What the college recommends for each EHCP outcome at the annual review.
 RECOMMENDATIONS = ("achieved", "continue", "amend")
 # A value is only ever added here, never removed or renamed: events keep these codes.
+# What was new to the learner when they did it: how generalisation is shown.
+NEW_TO_LEARNER = ("people", "place", "materials")
 CONSENTS = ("photographs", "sharing_with_partners", "sharing_with_family")
 # The summative judgement on an EHCP outcome at the end of a programme: how far
 # it was met (the words of a target's closing, without "withdrawn", which is a
@@ -97,6 +99,7 @@ WORDS: dict[str, dict[str, str]] = {
                     "destinations": "destination"},
     "cohort_units": {"learners": "learners", "targets": "targets", "outcomes": "EHCP outcomes",
                      "destinations": "destinations"},
+    "new_to_learner": {"people": "New people", "place": "New place", "materials": "New materials"},
     # The roles, and the command line's own ("system"), as a change's history names them.
     "roles": {"tutor": "tutor", "support": "support", "send_lead": "send lead", "auditor": "auditor",
               "admin": "admin", "system": "system"},
@@ -113,4 +116,9 @@ PACK_WORDS: dict[str, dict[str, str]] = {
     "recommendations": {"achieved": "outcome achieved", "continue": "continue", "amend": "amend"},
     "outcome_judgements": {"achieved": "achieved", "partly_achieved": "partly achieved",
                            "not_achieved": "not achieved by the end of the programme"},
+    # Who someone is, said in full to a learner or a receiving college (the
+    # transfer pack and the subject-access bundle, web/bundles.py).
+    "roles": {"tutor": "tutor", "support": "learning support assistant", "send_lead": "SEND lead",
+              "auditor": "auditor (checks records are kept properly)", "admin": "administrator",
+              "system": "the record's operator, at the command line"},
 }

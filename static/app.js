@@ -256,7 +256,10 @@ async function registerWorker() {
   try {
     await navigator.serviceWorker.register("/sw.js", { scope: "/" });
     const ready = await navigator.serviceWorker.ready;
-    const urls = [location.pathname, ...[...document.querySelectorAll("a[data-precache]")].map((a) => new URL(a.href).pathname)];
+    // This page is kept already when the worker served it; fetching its path again would be a
+    // second view in the access log (and, for a page as at an instant, a view nobody asked for).
+    const here = navigator.serviceWorker.controller ? [] : [location.pathname];
+    const urls = [...here, ...[...document.querySelectorAll("a[data-precache]")].map((a) => new URL(a.href).pathname)];
     if (ready.active && document.querySelector('meta[name="csrf-token"]') && document.getElementById("outbox-status")) {
       ready.active.postMessage({ type: "precache", urls: [...new Set(urls)] });
     }

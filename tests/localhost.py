@@ -89,3 +89,39 @@ def serving(env: dict, cwd: Path, log: Path) -> Iterator[Served]:
         yield served
     finally:
         stop_server(served.proc)
+
+
+def store_env(folder: Path) -> dict[str, str]:
+    """The environment of a `rarpa` process on a store in ``folder`` (and nothing
+    of the caller's own RARPA_ settings)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
+    env["RARPA_DB"] = str(folder / "rarpa.sqlite3")
+    env["RARPA_PASSWORD_PROFILE"] = "cheapest"
+    return env
+
+
+def three_learners_on_a_caseload(folder: Path, password: str) -> dict[str, str]:
+    """A store in ``folder``: three learners with a target each, all on one
+    tutor's caseload (tutor@example.org). Returns each learner's target."""
+    from rarpa.config import Settings
+    from rarpa.service.access import system_actor
+    from rarpa.service.application import RecordApplication
+
+    app = RecordApplication(Settings.from_env(store_env(folder)))
+    system = system_actor("test")
+    try:
+        app.register_provider(system, "northfield", "Northfield College")
+        app.add_user(system, email="tutor@example.org", role="tutor", password=password, provider="northfield")
+        targets = {}
+        for name in ("Amy Jones", "Ben Smith", "Cara Patel"):
+            lid = app.enrol_learner(system, name=name, date_of_birth="2007-03-01", provider="northfield").result
+            oid = app.record_outcome(system, lid, text="Travel to college on the bus",
+                                     pfa_area="independent_living", due="2027-07-01").result
+            targets[lid] = app.set_target(system, lid, text="Buy a bus ticket", success_criteria="Without help",
+                                          outcome_ids=[oid], baseline="emerging", review_by="2027-01-15").result
+            app.add_to_caseload(system, "tutor@example.org", lid)
+        return targets
+    finally:
+        app.close()

@@ -73,8 +73,8 @@ SEES = {
 MAY = {
     "tutor": {"read", "record", "review"},
     "support": {"read", "record"},
-    "send_lead": {"read", "record", "plan", "review"},
-    "auditor": {"read"},
+    "send_lead": {"read", "record", "plan", "review", "share", "audit"},
+    "auditor": {"read", "audit"},
     "admin": set(),
 }
 # The action each learner page (GET) needs. A new page fails the test until it is added here.
@@ -99,7 +99,15 @@ PAGE_ACTION = {
     "stage5.next_step": "review",
     "stage5.destination": "plan",
     "stage5.destination_sustained": "plan",
+    # The auditor's workspace: auditors and the learner's SEND lead ("audit"); 404 to everyone else.
+    "workspace.timeline_page": "audit",
+    "workspace.compare_page": "audit",
+    "workspace.access_log_page": "audit",
 }
+# The action an API read needs, where it is not "read".
+API_ACTION = {"/learners/<learner_id>/access-log": "audit"}
+# Actions a role without them is not told exist (404, as for a learner out of sight), not refused (403).
+HIDDEN = {"audit"}
 
 
 def role_of(user: str) -> str:
@@ -109,7 +117,9 @@ def role_of(user: str) -> str:
 def expected(user: str, learner: str, action: str = "read") -> int:
     if learner not in SEES[user]:
         return 404
-    return 200 if action in MAY[role_of(user)] else 403
+    if action in MAY[role_of(user)]:
+        return 200
+    return 404 if action in HIDDEN else 403
 
 
 def test_the_tables_agree_with_the_world():
@@ -164,7 +174,8 @@ def build_world(folder) -> dict:
         destination = app.record_destination(system, lid, kind="employment", detail="Café",
                                              starts_on=TODAY - timedelta(days=300)).result
         ids[name] = {"learner_id": lid, "outcome_id": outcome, "target_id": target, "observation_id": observation,
-                     "destination_id": destination, "name": full}
+                     "destination_id": destination, "name": full,
+                     "fingerprint": app.fingerprint(uuid.UUID(lid), 1)}
 
     services = Services(settings)
     flask_app = create_app(services=services)
@@ -318,7 +329,7 @@ def test_api_reads_per_learner(world, user):
         cells.status(unknown.status_code == 404, f"{user} GET {rule} (no such learner) -> {unknown.status_code}")
         for name, ids in world.ids.items():
             response = world.api(user, "GET", fill(rule, ids))
-            want = expected(user, name)
+            want = expected(user, name, API_ACTION.get(rule, "read"))
             cell = f"{user} GET {rule} [{name}] -> {response.status_code}, expected {want}"
             cells.status(response.status_code == want, cell)
             if want == 404:
@@ -541,7 +552,8 @@ def test_the_auditor_writes_nothing_through_the_pages(own_world):
     w, cells = own_world, Cells()
     rules = {}
     for rule in w.flask.url_map.iter_rules():
-        if "<learner_id>" in rule.rule and "POST" in rule.methods and not rule.rule.startswith("/api/"):
+        if "<learner_id>" in rule.rule and "POST" in rule.methods and not rule.rule.startswith("/api/") \
+                and rule.endpoint not in BUNDLE_ROUTES:  # downloads, which write nothing: their own table
             rules[rule.endpoint] = rule.rule
     assert set(rules) == set(PAGE_FORMS), "a page that writes is missing from PAGE_FORMS (or gone)"
     for user in ("auditor", "send_lead"):  # refused; then the same forms work for the lead (the control)
@@ -638,6 +650,44 @@ def test_enrolling_by_role(own_world):
     cells.assert_none_wrong()
 
 
+# --- erasure by an administrator: by the record's reference, not by sight, so a table of its own ------
+# Every /admin route and its methods (a new one fails the test below until it is added).
+ERASURE_ROUTES = {"erasure.find": {"GET", "POST"}, "erasure.confirm": {"POST"}, "erasure.done": {"GET"}}
+# Who may erase (everyone else: 403 on every route, nothing stored, no learner named). The
+# administrator sees no learner (SEES), yet is shown any learner's name and providers by reference.
+ERASES = {"admin"}
+
+
+def test_erasure_by_role(world):
+    """GET the form, look a learner up by reference, send a confirmation with a wrong
+    name (refused for everyone: by the form for the administrator, by role for the
+    rest), and the done page of a record that is not erased. Nothing is stored."""
+    w, cells = world, Cells()
+    found = {r.endpoint: set(r.methods) - {"HEAD", "OPTIONS"} for r in w.flask.url_map.iter_rules()
+             if r.rule.startswith("/admin")}
+    assert found == ERASURE_ROUTES, "an /admin route is missing from ERASURE_ROUTES (or gone)"
+    for user in USERS:
+        client, token, may = w.pages(user), w.csrf(user), user in ERASES
+        before = w.position()
+        page = client.get("/admin/erasure")
+        cells.status(page.status_code == (200 if may else 403), f"{user} page /admin/erasure -> {page.status_code}")
+        for name, ids in w.ids.items():
+            lid = ids["learner_id"]
+            shown = client.post("/admin/erasure", data={"csrf_token": token, "learner_id": lid})
+            cell = f"{user} POST /admin/erasure [{name}] -> {shown.status_code}"
+            cells.status(shown.status_code == (200 if may else 403), cell)
+            cells.check((ids["name"] in shown.get_data(as_text=True)) == may, cell + f": named {not may}")
+            refused = client.post("/admin/erasure/confirm", data={"csrf_token": token, "learner_id": lid,
+                                                                  "typed_name": "Not Them", "reason": "Request"})
+            cells.status(refused.status_code == (422 if may else 403),
+                         f"{user} POST /admin/erasure/confirm [{name}, wrong name] -> {refused.status_code}")
+            done = client.get(f"/admin/erasure/done?reference={lid}")
+            cells.status(done.status_code == (404 if may else 403),
+                         f"{user} page /admin/erasure/done [{name}, not erased] -> {done.status_code}")
+        cells.check(w.position() == before, f"{user} /admin/erasure: stored something")
+    cells.assert_none_wrong()
+
+
 # --- recording for a group: several learners in one form, so a table of its own ---------------------
 # Every /group route and its methods (a new one fails the test below until it is added).
 GROUP_ROUTES = {"group.page": {"GET"}, "group.save": {"POST"}}
@@ -678,4 +728,72 @@ def test_group_recording_by_role_and_learner(own_world):
             cells.status(response.status_code == want, cell)
             moved = w.position() != before
             cells.check(moved == (want == 303), cell + (": stored something" if moved else ": stored nothing"))
+    cells.assert_none_wrong()
+
+
+# --- records to download: POST forms that make a ZIP and write only to the access log ----------------
+# Every download of a learner's whole record (a new one fails the test below until it is added), and
+# the action it needs: "share", the SEND lead's (MAY).
+BUNDLE_ROUTES = {"bundles.transfer_pack_zip": "share", "bundles.subject_access_zip": "share"}
+
+
+def test_records_to_download_by_role_and_learner(world):
+    """Every user POSTs each download for every learner: 404 out of sight (the same page as a
+    missing learner, no name), 403 in sight without the right, else a ZIP of that learner as
+    an attachment. Nothing is stored in the record, and the learner's access log gains one
+    entry exactly when a ZIP is made."""
+    w, cells = world, Cells()
+    found = {r.endpoint: r.rule for r in w.flask.url_map.iter_rules() if r.endpoint.startswith("bundles.")}
+    assert set(found) == set(BUNDLE_ROUTES), "a download is missing from BUNDLE_ROUTES (or gone)"
+    for user in USERS:
+        client, token = w.pages(user), w.csrf(user)
+        for endpoint, rule in sorted(found.items()):
+            unknown = client.post(fill(rule, {**w.ids["amy"], **UNKNOWN}), data={"csrf_token": token})
+            cells.status(unknown.status_code == 404, f"{user} POST {rule} (no such learner) -> {unknown.status_code}")
+            for name, ids in w.ids.items():
+                want = expected(user, name, BUNDLE_ROUTES[endpoint])
+                before, logged = w.position(), len(w.app.vault.access.entries(ids["learner_id"]))
+                response = client.post(fill(rule, ids), data={"csrf_token": token})
+                cell = f"{user} POST {rule} [{name}] -> {response.status_code}, expected {want}"
+                cells.status(response.status_code == want, cell)
+                cells.check(w.position() == before, cell + ": stored something in the record")
+                entries = len(w.app.vault.access.entries(ids["learner_id"])) - logged
+                cells.check(entries == (1 if want == 200 else 0), cell + f": {entries} access-log entries")
+                if want == 404:
+                    cells.check(not page_difference(response, unknown), cell + ": body differs from a missing learner's")
+                    cells.check(ids["name"].split()[0] not in response.get_data(as_text=True), cell + ": name shown")
+                elif want == 200:
+                    disposition = response.headers.get("Content-Disposition", "")
+                    cells.check(response.mimetype == "application/zip", cell + ": not a ZIP")
+                    cells.check(disposition.startswith("attachment;") and ids["name"].lower().replace(" ", "-")
+                                in disposition, cell + f": not this learner's download ({disposition})")
+    cells.assert_none_wrong()
+
+
+# --- checking a fingerprint: not about a learner in the address, so a table of its own ----------------
+# Every page of the workspace outside a learner's address (a new one fails the test below until it is added).
+FINGERPRINT_PAGES = {"workspace.fingerprint_page": "/fingerprint"}
+
+
+@pytest.mark.parametrize("user", list(USERS))
+def test_checking_a_fingerprint_by_role(world, user):
+    """Anyone signed in may check a fingerprint (200). It matches, naming the learner,
+    exactly for the learners they SEE; for anyone else it does not match, and
+    the learner is not named."""
+    found = {r.endpoint: r.rule for r in world.flask.url_map.iter_rules()
+             if r.endpoint.startswith("workspace.") and "<learner_id>" not in r.rule}
+    assert found == FINGERPRINT_PAGES, "a workspace page is missing from FINGERPRINT_PAGES (or gone)"
+    cells, client = Cells(), world.pages(user)
+    cells.status(client.get("/fingerprint").status_code == 200, f"{user} page /fingerprint")
+    for name, ids in world.ids.items():
+        lid = ids["learner_id"]
+        fingerprint = world.app.fingerprint(uuid.UUID(lid), 2)
+        response = client.get(f"/fingerprint?learner={lid}&fingerprint={fingerprint}")
+        text = response.get_data(as_text=True)
+        cell = f"{user} page /fingerprint [{name}] -> {response.status_code}"
+        cells.status(response.status_code == 200, cell)
+        sees = name in SEES[user]
+        cells.check(("It matches" in text) == sees, cell + f": matches {not sees}")
+        first, surname = ids["name"].split()
+        cells.check((f"{first} {surname[0]}." in text) == sees, cell + f": named {not sees}")
     cells.assert_none_wrong()

@@ -67,7 +67,8 @@ class Api:
         response = self.get(who, f"/learners/{learner_id}/events")
         assert response.status_code == 200
         assert response.mimetype == "application/x-ndjson"
-        return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+        # The first line describes the file; the events follow.
+        return [json.loads(line) for line in response.get_data(as_text=True).splitlines()][1:]
 
     def progress(self, learner_id: str, who: str = "send_lead") -> dict:
         response = self.get(who, f"/learners/{learner_id}/progress")
@@ -686,8 +687,12 @@ def test_event_export_is_one_json_line_per_stored_event(api, world, amy):
     response = api.get("tutor", f"/learners/{amy}/events")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.mimetype == "application/x-ndjson"
-    exported = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
-    assert len(exported) == api.stored(amy)
+    head, *exported = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert head["format"] == "rarpa-learner-export/1" and head["learner_id"] == amy
+    assert head["events"] == len(exported) == api.stored(amy)
+    assert head["fingerprint"] == exported[-1]["link"] and len(head["fingerprint"]) == 64
+    assert [e["prev_link"] for e in exported[1:]] == [e["link"] for e in exported[:-1]]
+    assert all({"version", "position", "seal"} <= set(e) for e in exported)
     assert [e["type"] for e in exported] == api.stored_types(amy)
     assert exported[0]["type"] == "LearnerEnrolled"
     assert exported[0]["date_of_birth"] == "2007-03-01"
@@ -921,17 +926,18 @@ def test_auditor_reads_everything_writes_nothing(api, app, world, amy, ben):
         assert api.get("auditor", f"/learners/{amy}{path}").status_code == 200
     assert api.get("auditor", f"/learners/{ben}/progress").status_code == 200
 
-    actions = [entry["action"] for entry in app.vault.access_log(amy)]
-    for path in ("", "/progress", "/history", "/events"):
-        assert f"GET {BASE}/learners/{amy}{path}" in actions
-    assert f"POST {BASE}/learners/{amy}/observations" in actions
-    assert all(entry["role"] == "auditor" for entry in app.vault.access_log(amy))
-    assert f"GET {BASE}/learners/{ben}/progress" in [e["action"] for e in app.vault.access_log(ben)]
+    logged = app.vault.access.entries(amy)
+    assert [e["action"] for e in logged] == ["learner page", "progress", "history", "export"]
+    assert {(e["role"], e["user_id"]) for e in logged} == {("auditor", str(app.user(world["users"]["auditor"]).id))}
+    assert [e["action"] for e in app.vault.access.entries(ben)] == ["progress"]
 
 
-def test_staff_views_are_not_logged_as_audits(api, app, amy):
+def test_every_roles_views_are_logged_and_a_refused_write_is_not_a_view(api, app, amy):
     api.get("tutor", f"/learners/{amy}/progress")
-    assert app.vault.access_log(amy) == []
+    api.post("tutor", f"/learners/{amy}/observations", {"rating": "nonsense"})
+    [entry] = app.vault.access.entries(amy)
+    assert (entry["role"], entry["action"], entry["address"]) == ("tutor", "progress", "127.0.0.1")
+    assert entry["detail"] == f"{BASE}/learners/{amy}/progress"
 
 
 # --- 10. the OpenAPI document -------------------------------------------------------------------

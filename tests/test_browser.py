@@ -102,7 +102,7 @@ def observation_counts(server: Server, learner_id: str) -> dict[str, int]:
 
 
 def learner_events(server: Server, learner_id: str) -> list[dict]:
-    return api_get(server, f"/learners/{learner_id}/events")
+    return api_get(server, f"/learners/{learner_id}/events")[1:]  # the first line describes the file
 
 
 # --- the browser -----------------------------------------------------------------------------

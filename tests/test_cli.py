@@ -307,7 +307,7 @@ def test_history_now_has_the_contract_fields(demo_store):
     (chain_hash,), = query(demo_store.db,
                            "SELECT chain_hash FROM stored_events WHERE originator_id=? AND originator_version=?",
                            (uuid.UUID(LEARNER_0).hex, last))
-    assert history["fingerprint"] == bytes(chain_hash).hex()[:16]
+    assert history["fingerprint"] == bytes(chain_hash).hex()  # in full: 64 hex digits
 
 
 def test_history_as_at_mid_year_shows_only_what_was_recorded_then(demo_store):
@@ -351,7 +351,8 @@ def test_history_of_unknown_learner_fails_readably(demo_store):
 def test_export_is_json_lines_matching_the_history(demo_store):
     result = run_cli(["export", LEARNER_0], demo_store.env())
     assert result.returncode == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    head, *rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (head["learner_id"], head["events"]) == (LEARNER_0, len(rows))
     assert rows[0]["type"] == "LearnerEnrolled"
     assert len(rows) == len(history_json(demo_store, LEARNER_0)["events"])
     assert [r["position"] for r in rows] == list(range(1, len(rows) + 1))
@@ -363,9 +364,9 @@ def test_events_lists_the_catalogue(demo_store):
     result = run_cli(["events"], demo_store.env())
     assert result.returncode == 0, result.stderr
     lines = {line.split(":", 1)[0]: line for line in result.stdout.splitlines()}
-    assert "ObservationRecorded v1" in lines
+    assert "ObservationRecorded v2" in lines
     for field in ("observation_id", "target_id", "rating", "prompt_level", "observed_at"):
-        assert field in lines["ObservationRecorded v1"]
+        assert field in lines["ObservationRecorded v2"]
     assert "LearnerEnrolled v1" in lines
     assert "ProviderRegistered v1 (clear)" in lines
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.localhost import http_get, start_server
+from tests.localhost import http_get, start_server, store_env, three_learners_on_a_caseload
 
 RARPA = Path(sys.executable).parent / "rarpa"
 PASSWORD = "correct horse battery"
@@ -47,10 +47,7 @@ LIMIT = 60  # seconds: a bound on every wait loop, never a timing check
 
 # --- processes ---------------------------------------------------------------------------
 def env_for(folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env["RARPA_DB"] = str(folder / "rarpa.sqlite3")
-    env["RARPA_PASSWORD_PROFILE"] = "cheapest"
-    return env
+    return store_env(folder)
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -100,25 +97,7 @@ def servers(tmp_path):
 def record(tmp_path):
     """Three learners with a target each, all on one tutor's caseload; and the tutor's
     token from `rarpa token create`."""
-    from rarpa.service.access import system_actor
-    from rarpa.service.application import RecordApplication
-    from rarpa.config import Settings
-
-    app = RecordApplication(Settings.from_env(env_for(tmp_path)))
-    system = system_actor("test")
-    try:
-        app.register_provider(system, "northfield", "Northfield College")
-        app.add_user(system, email="tutor@example.org", role="tutor", password=PASSWORD, provider="northfield")
-        learners = {}
-        for name in ("Amy Jones", "Ben Smith", "Cara Patel"):
-            lid = app.enrol_learner(system, name=name, date_of_birth="2007-03-01", provider="northfield").result
-            oid = app.record_outcome(system, lid, text="Travel to college on the bus",
-                                     pfa_area="independent_living", due="2027-07-01").result
-            learners[lid] = app.set_target(system, lid, text="Buy a bus ticket", success_criteria="Without help",
-                                           outcome_ids=[oid], baseline="emerging", review_by="2027-01-15").result
-            app.add_to_caseload(system, "tutor@example.org", lid)
-    finally:
-        app.close()
+    learners = three_learners_on_a_caseload(tmp_path, PASSWORD)
     made = cli(tmp_path, "token", "create", "tutor@example.org")
     assert made.returncode == 0, made.stderr
     return {"learners": learners, "token": made.stdout.strip()}
@@ -231,7 +210,8 @@ def get_json(base: str, path: str, token: str):
 
 def exported_observations(base: str, token: str, learner_id: str) -> list[dict]:
     body = get_json(base, f"/learners/{learner_id}/events", token)
-    rows = [json.loads(line) for line in body.decode().splitlines()]
+    head, *rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert head["events"] == len(rows)
     return [r for r in rows if r["type"] == "ObservationRecorded"]
 
 

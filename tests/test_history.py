@@ -41,7 +41,7 @@ def test_a_later_correction_does_not_change_what_the_record_said(app, world, sys
     (target,) = now["progress"]["targets"]
     # The offline observation (made at +2h) is the latest that happened.
     assert (target["latest"], target["observations"]) == ("generalised", 2)
-    assert now["fingerprint"] != then["fingerprint"] and len(then["fingerprint"]) == 16
+    assert now["fingerprint"] != then["fingerprint"] and len(then["fingerprint"]) == 64
 
 
 def test_history_before_the_learner_existed_is_not_found(app, world, system):

@@ -51,7 +51,7 @@ def test_annual_review_moves_the_next_due_date_and_keeps_the_fingerprint(app, pr
     due = conn.execute("SELECT annual_review_due FROM learners WHERE id=?", [amy]).fetchone()[0]
     assert due == annual_review_due_after(TODAY)
     review = conn.execute("SELECT kind, fingerprint, attendees FROM reviews WHERE learner_id=?", [amy]).fetchone()
-    assert review["kind"] == "annual" and re.fullmatch(r"[0-9a-f]{16}", review["fingerprint"])
+    assert review["kind"] == "annual" and re.fullmatch(r"[0-9a-f]{64}", review["fingerprint"])
     assert json.loads(review["attendees"]) == ["Amy", "Mum", "SEND lead"]
     # The next pack starts where this review left off.
     assert default_period(conn, amy, TODAY + timedelta(days=30)) == (TODAY, TODAY + timedelta(days=30))
@@ -124,7 +124,7 @@ def test_golden_pack_of_the_demo_learner(app, projector, system):
     load_demo(app, learners=1, echo=lambda *_: None, today=fixed)
     projector.catch_up()
     result = pack(app, projector.reader(), system, str(demo_learner_id(0)), start=date(2025, 9, 2), end=fixed)
-    assert re.fullmatch(r"[0-9a-f]{16}", result.pop("fingerprint"))  # sealed with random nonces: varies
+    assert re.fullmatch(r"[0-9a-f]{64}", result.pop("fingerprint"))  # sealed with random nonces: varies
     if os.environ.get("RARPA_UPDATE_GOLDEN"):
         GOLDEN.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     assert result == json.loads(GOLDEN.read_text())

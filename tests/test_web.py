@@ -190,15 +190,24 @@ def test_withdrawal_needs_a_reason_and_the_summary_links_to_its_own_field(web, w
     assert 'id="reason-error"' not in html  # the correction form is not blamed
 
 
-def test_every_page_an_auditor_views_is_logged(web, world, app):
-    sign_in(web, "auditor@example.org")
+def test_every_view_of_a_learners_page_is_logged_whoever_opens_it(web, world, app):
+    """Not only auditors: every role's view of a learner's record is one entry in
+    the access log, written before the page is shown (tests/test_timeline_pages.py
+    goes through every page)."""
     amy = world["learners"]["amy"]
-    assert page(web, f"/learners/{amy}")[0].status_code == 200
-    _, html = page(web, "/")
+    for email, role in (("tutor@example.org", "tutor"), ("auditor@example.org", "auditor")):
+        client = web.application.test_client()
+        sign_in(client, email)
+        before = len(app.vault.access.entries(amy))
+        assert page(client, f"/learners/{amy}")[0].status_code == 200
+        entries = app.vault.access.entries(amy)
+        assert len(entries) == before + 1
+        assert (entries[-1]["action"], entries[-1]["role"], entries[-1]["user_id"], entries[-1]["detail"]) == (
+            "learner page", role, str(app.user(email).id), f"/learners/{amy}")
+    _, html = page(client, "/")
     assert "Amy J." in html and "Ben S." in html  # auditors see everyone, read-only
-    actions = [entry["action"] for entry in app.vault.access_log(amy)]
-    assert f"GET /learners/{amy}" in actions
-    assert 'name="rating"' not in page(web, f"/learners/{amy}")[1]  # no record buttons for auditors
+    assert 'name="rating"' not in page(client, f"/learners/{amy}")[1]  # no record buttons for auditors
+    assert not [e for e in app.vault.access.entries() if e["action"] != "learner page"]  # Today is no one's record
 
 
 def test_a_page_the_role_may_not_use_answers_with_a_page_not_json(web, world):

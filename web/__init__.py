@@ -25,8 +25,10 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web import auth as web_auth
     from web import common, problems
     from web.api import api
+    from web.bundles import bundles
     from web.group import group
     from web.cohort import cohort
+    from web.erasure import erasure
     from web.evidence import evidence
     from web.pages import pages
     from web.plan import plan
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web.services import Services
     from web.shell import shell
     from web.stage5 import stage5
+    from web.workspace import workspace
+    from web import as_at
 
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024  # observations are small; refuse floods
@@ -56,6 +60,10 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     app.register_blueprint(cohort)
     app.register_blueprint(plan)
     app.register_blueprint(stage5)
+    app.register_blueprint(bundles)
+    app.register_blueprint(erasure)
+    app.register_blueprint(workspace)
+    as_at.install(app)
     app.register_blueprint(shell)
 
     @app.after_request

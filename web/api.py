@@ -15,15 +15,16 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from flask import Blueprint, Response, g, json, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-import events
 from rarpa.read import annual_review, queries
 from rarpa.read import history as history_mod
+from rarpa.read import timeline
+from rarpa.service import portable
 from rarpa.service import schemas as S
 from rarpa.service.access import NotFound
-from web.auth import client_address, signin
-from web.common import learner_in_sight, services
+from web.auth import signin
+from web.common import client_address, learner_in_sight, learner_opened, services
 from web.openapi import spec_for
 from web.problems import TITLES, Problem
 
@@ -110,7 +111,7 @@ def answer(data: Any, status: int = 200, location: str | None = None) -> Respons
     return response
 
 
-# --- authentication and auditing ------------------------------------------------
+# --- authentication ------------------------------------------------
 @api.before_request
 def authenticate():
     endpoint = request.endpoint or ""
@@ -133,13 +134,6 @@ def authenticate():
         raise Problem(401, "This token is not valid (unknown or revoked).",
                       headers={"WWW-Authenticate": 'Bearer realm="rarpa", error="invalid_token"'})
     g.actor = actor
-    if actor.role == "auditor":
-        # Every view an auditor makes is logged, including ones that fail.
-        services().app.vault.log_access(
-            user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
-            learner_id=(request.view_args or {}).get("learner_id"),
-            detail=request.query_string.decode("utf-8", "replace")[:500],  # a client may send any bytes
-        )
     return None
 
 
@@ -167,7 +161,7 @@ def enrol_learner():
 
 @route("/learners/<learner_id>", summary="One learner", returns=S.LearnerOut)
 def get_learner(learner_id):
-    lid = learner_in_sight(learner_id)
+    lid = learner_opened(learner_id, "learner page")
     conn = services().fresh()
     learner = queries.learner(conn, lid)
     learner["reviews_due"] = queries.reviews_due(conn, lid)
@@ -293,7 +287,7 @@ def record_observation(learner_id):
 @route("/learners/<learner_id>/observations/<observation_id>", summary="One observation",
        returns=S.ObservationOut)
 def get_observation(learner_id, observation_id):
-    lid = learner_in_sight(learner_id)
+    lid = learner_opened(learner_id, "observation")
     return answer(_observation(services().fresh(), lid, observation_id))
 
 
@@ -392,6 +386,7 @@ def destination_sustained(learner_id, destination_id):
               "to": "YYYY-MM-DD; default today", "as_at": "ISO date-time: the pack as the record stood then"})
 def annual_review_pack(learner_id):
     as_at = _as_at(request.args.get("as_at"))
+    learner_id = learner_opened(learner_id, "annual-review pack")
     try:
         start, end = annual_review.parse_period(request.args.get("from"), request.args.get("to"),
                                                 (as_at or datetime.now(timezone.utc)).date())
@@ -405,7 +400,7 @@ def annual_review_pack(learner_id):
 @route("/learners/<learner_id>/progress", summary="Progress per target and per EHCP outcome",
        returns=S.ProgressOut)
 def get_progress(learner_id):
-    lid = learner_in_sight(learner_id)
+    lid = learner_opened(learner_id, "progress")
     return answer(queries.progress(services().fresh(), lid))
 
 
@@ -422,14 +417,62 @@ def _as_at(value: str | None) -> datetime | None:
        returns=S.HistoryOut, query={"as_at": "ISO date-time with offset (a recorded time); default now"})
 def get_history(learner_id):
     as_at = _as_at(request.args.get("as_at"))
-    return answer(history_mod.history(services().app, g.actor, learner_id, as_at))
+    lid = learner_opened(learner_id, "history")
+    return answer(history_mod.history(services().app, g.actor, lid, as_at))
 
 
-@route("/learners/<learner_id>/events", summary="Export: every event of the learner, as JSON lines")
+@route("/learners/<learner_id>/events", summary="Export: a line describing the file, then every event as JSON lines")
 def export_events(learner_id):
-    stream = services().app.learner_events(g.actor, learner_id)
-    lines = "".join(json.dumps(events.to_json(e), sort_keys=True) + "\n" for e in stream)
-    return Response(lines, mimetype="application/x-ndjson")
+    lid = learner_opened(learner_id, "export")
+    conn = services().fresh()
+    text = portable.export_text(services().app, g.actor, lid, user_names=queries.user_names(conn),
+                                provider_names=timeline.provider_names(conn))
+    return Response(text, mimetype="application/x-ndjson",
+                    headers={"Cache-Control": "private, no-store"})
+
+
+@route("/learners/<learner_id>/changes", summary="What was recorded after one instant and up to another",
+       returns=S.ChangesOut, query={"from": "ISO date-time with offset (T1, not included)",
+                                    "to": "ISO date-time with offset (T2, included); default now"})
+def get_changes(learner_id):
+    after, up_to = _window(request.args.get("from"), request.args.get("to"))
+    lid = learner_opened(learner_id, "changes")
+    found = timeline.changes(services().app, services().fresh(), g.actor, lid, after, up_to)
+    return answer({"from": after.isoformat(), "to": up_to.isoformat(), "changes": found})
+
+
+def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """From T1 (not included; default: the start of the record) to T2 (default now)."""
+    try:
+        after = history_mod.parse_instant(start) if start else datetime(1900, 1, 1, tzinfo=timezone.utc)
+    except ValueError as e:
+        raise Problem(400, f"from {e}.", {"from": [str(e)]}) from None
+    up_to = _as_at(end) if end else datetime.now(timezone.utc)
+    if up_to < after:
+        raise Problem(400, "to: must not be before from.", {"to": ["must not be before from"]})
+    return after, up_to
+
+
+@route("/learners/<learner_id>/access-log", summary="Who has opened this learner's record (auditors, SEND lead)",
+       returns=S.AccessLogOut)
+def get_access_log(learner_id):
+    entries = services().app.access_entries(g.actor, learner_id, address=client_address(), detail=request.path)
+    conn = services().fresh()
+    emails, names = queries.user_emails(conn), queries.user_names(conn)
+    return answer({"entries": [{"at": e["at"], "user": emails.get(e["user_id"], e["user_id"]),
+                                "user_id": e["user_id"], "name": names.get(e["user_id"], e["user_id"]),
+                                "role": e["role"], "action": e["action"], "address": e["address"]}
+                               for e in entries]})
+
+
+@route("/learners/<learner_id>/fingerprints/<fingerprint>",
+       summary="Whether a fingerprint (at least 16 hex characters) is one of this learner's record",
+       returns=S.FingerprintOut)
+def check_fingerprint(learner_id, fingerprint):
+    lid = learner_in_sight(learner_id)  # like every route: a learner out of sight is a 404
+    found = services().app.check_fingerprint(g.actor, lid, fingerprint)
+    return answer({"matches": found.matches, "position": found.position, "recorded_at": found.recorded_at,
+                   "events_after": found.events_after})
 
 
 @route("/problems/<int:status>", summary="What a problem type means", public=True)

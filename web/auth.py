@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import ipaddress
 import logging
 import math
 import os
@@ -39,29 +38,13 @@ from werkzeug.exceptions import HTTPException
 
 from rarpa.service.access import Actor, NotFound
 from rarpa.service.application import Erased
-from web.common import services
+from web.common import client_address, services
 
 auth = Blueprint("auth", __name__)
 log = logging.getLogger("rarpa.web.auth")
 
 BUSY_SECONDS = 2  # Retry-After when every argon2 turn is taken
 EMAIL_MAX = 254  # no address is longer (RFC 5321); longer input is cut for the counters
-
-
-def client_address() -> str:
-    """Who is asking, for the limits: the peer's IP address (set by waitress; a
-    proxy in front must be configured to pass the client's). IPv6 counts by /64,
-    the block one household or device is usually given."""
-    raw = request.remote_addr or "unknown"
-    try:
-        ip = ipaddress.ip_address(raw)
-    except ValueError:
-        return raw
-    if ip.version == 6:
-        if ip.ipv4_mapped:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def account_of(email: str) -> str:
@@ -271,12 +254,6 @@ def login_required(view):
                 return ("Your session has ended: please sign in again.", 401)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         g.actor = actor
-        if actor.role == "auditor":
-            # Every view an auditor makes is logged, pages as well as the API.
-            services().app.vault.log_access(
-                user_id=actor.user_id, role=actor.role, action=f"{request.method} {request.path}",
-                learner_id=kwargs.get("learner_id"), detail=request.query_string.decode()[:500],
-            )
         return view(*args, **kwargs)
 
     return wrapped

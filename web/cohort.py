@@ -13,11 +13,11 @@ import csv
 import io
 from datetime import date, datetime, timezone
 
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, g, render_template, request
 
 from events.vocabulary import WORDS
 from rarpa.read import cohort as counts_of
-from web.auth import login_required
+from web.auth import client_address, login_required
 from web.cohort_chart import distance_chart
 from web.common import services
 from web.downloads import content_disposition
@@ -87,6 +87,9 @@ def cohort_page():
 def cohort_learners(key):
     today = _today()
     behind = counts_of.cohort_learners(services().fresh(), g.actor, today, key)
+    # A list of named learners: logged for every role, before it is shown.
+    services().app.log_view(g.actor, None, "cohort list", address=client_address(),
+                            detail=request.full_path.rstrip("?"))
     return render_template("cohort_learners.html", d=behind, today=today, unit_words=unit_words)
 
 

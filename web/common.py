@@ -4,6 +4,7 @@ use (the vocabularies with their words, dates, charts)."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -29,6 +30,34 @@ def learner_in_sight(learner_id: str, action: str = access.READ) -> str:
     """The learner's id, when this person may see them (access.NotFound, a
     404, when not) and may do this to their record (access.Forbidden, a 403)."""
     return str(services().app.learner(g.actor, learner_id, action).id)
+
+
+def client_address() -> str:
+    """Who is asking, for the limits: the peer's IP address (set by waitress; a
+    proxy in front must be configured to pass the client's). IPv6 counts by /64,
+    the block one household or device is usually given."""
+    raw = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def learner_opened(learner_id: str, what: str, action: str = access.READ) -> str:
+    """``learner_in_sight``, and the view written to the access log first:
+    when the log cannot be written the view is refused (a 503), never shown
+    unlogged."""
+    if request.headers.get("X-Precache"):  # the service worker keeping a caseload page for offline use
+        what = f"{what} (kept for offline use)"
+    # The query as sent, whatever its bytes: logging it must not be what refuses the view.
+    query = request.query_string.decode("utf-8", "replace")
+    return services().app.open_record(g.actor, learner_id, what, address=client_address(),
+                                      detail=request.path + (f"?{query}" if query else ""), action=action)
 
 
 def form_fields(*skip: str, keep_empty: bool = False) -> dict[str, str]:
@@ -79,7 +108,7 @@ def install(app: Flask) -> None:
     def template_globals() -> dict:
         return {
             "RATINGS": vocabulary.RATINGS, "PROMPT_LEVELS": vocabulary.PROMPT_LEVELS,
-            "CONTEXTS": vocabulary.CONTEXTS, "PFA_AREAS": vocabulary.PFA_AREAS,
+            "CONTEXTS": vocabulary.CONTEXTS, "NEW_TO_LEARNER": vocabulary.NEW_TO_LEARNER, "PFA_AREAS": vocabulary.PFA_AREAS,
             "TARGET_CLOSED_AS": vocabulary.TARGET_CLOSED_AS, "REVIEW_DECISIONS": vocabulary.REVIEW_DECISIONS,
             "SELF_ASSESSMENT_ANSWERS": vocabulary.SELF_ASSESSMENT_ANSWERS,
             "RECOMMENDATIONS": vocabulary.RECOMMENDATIONS,

@@ -17,8 +17,9 @@ from flask import Blueprint, abort, render_template, request, url_for
 from events.vocabulary import CONTEXTS, RATINGS, WORDS
 from rarpa.read import queries
 from rarpa.read import evidence as found
+from web import as_at
 from web.auth import login_required
-from web.common import learner_in_sight, services
+from web.common import learner_opened, services
 from web.forms import Field, Form
 
 evidence = Blueprint("evidence", __name__)
@@ -51,8 +52,9 @@ def _options(choices: dict) -> dict[str, list[tuple[str, str]]]:
 @evidence.get("/learners/<learner_id>/evidence")
 @login_required
 def evidence_page(learner_id):
-    lid = learner_in_sight(learner_id)
-    conn = services().fresh()
+    as_at.requested()  # as the record stood then: the filters and "Show more" keep the instant
+    lid = learner_opened(learner_id, "evidence")
+    conn = as_at.record_conn(services().fresh(), lid)
     options = _options(found.evidence_choices(conn, lid))
     # Only values this learner's lists offer: anything else is no filter at all.
     chosen = {name: request.args[name] for name in FILTERS.fields
@@ -81,5 +83,5 @@ def evidence_page(learner_id):
     target = queries.target_card(conn, lid, chosen["target"]) if "target" in chosen else None
     html = render_template(
         "evidence.html", name=queries.learner_name(conn, lid), target=target,
-        filters=FILTERS, options=options, **view)
+        filters=FILTERS, options=options, **view, **as_at.judged_against())
     return html, 200, {"Vary": "HX-Request"}

@@ -9,12 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from events.vocabulary import NEW_TO_LEARNER
 from rarpa.read import queries
 from rarpa.read import cohort
 from rarpa.service.access import scope
 from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
+from web import as_at
 from web.auth import login_required
-from web.common import form_fields, learner_in_sight, services, submit
+from web.common import form_fields, learner_in_sight, learner_opened, services, submit
 
 pages = Blueprint("pages", __name__)
 
@@ -41,21 +43,27 @@ def _card_context(conn, learner_id: str, target: dict, **extra) -> dict:
 @pages.get("/learners/<learner_id>")
 @login_required
 def learner(learner_id):
-    lid = learner_in_sight(learner_id)
-    conn = services().fresh()
+    moment = as_at.requested()  # as the record stood then (web/as_at.py): nothing to record with
+    lid = learner_opened(learner_id, "learner page")
+    conn = as_at.record_conn(services().fresh(), lid)
     page = queries.learner_page(conn, lid)
     about = queries.learner(conn, lid)
     return render_template(
         "learner.html", learner=about, page=page, lid=lid,
         name=queries.short_name(about["preferred_name"], about["name"]),
         new_id=lambda: str(uuid.uuid4()), last_context=queries.last_context(conn, g.actor.user_id),
-        can_record=g.actor.may("record"), reviews=queries.reviews(conn, lid), aims=queries.aims(conn, lid),
+        can_record=g.actor.may("record") and moment is None, reviews=queries.reviews(conn, lid),
+        aims=queries.aims(conn, lid), **as_at.judged_against(),
     )
 
 
 def _form_observation() -> dict:
     """The record form as the API's schema expects it (empty = not given)."""
     raw = form_fields()
+    # One checkbox per thing that was new (the offline outbox keeps one value per name).
+    new = [n for n in NEW_TO_LEARNER if raw.pop(f"new_{n}", None)]
+    if new:
+        raw["new_to_learner"] = new
     raw.setdefault("observed_at", datetime.now(timezone.utc).isoformat())
     raw.setdefault("id", str(uuid.uuid4()))
     return raw
@@ -105,8 +113,10 @@ def undo(learner_id, observation_id):
 @login_required
 def observation(learner_id, observation_id):
     """One observation: its current values, a correction or withdrawal form,
-    and on request its history (who changed what, when and why)."""
-    lid = learner_in_sight(learner_id)
+    and on request its history (who changed what, when and why). As at an
+    instant: the observation and its history as they stood then, no forms."""
+    moment = as_at.requested() if request.method == "GET" else None
+    lid = learner_opened(learner_id, "observation") if request.method == "GET" else learner_in_sight(learner_id)
     s = services()
     errors: dict[str, list[str]] = {}
     form = {}
@@ -124,12 +134,15 @@ def observation(learner_id, observation_id):
         if not done.errors:
             return redirect(url_for("pages.observation", learner_id=lid, observation_id=observation_id, done=action))
         errors, status = done.errors, done.status
-    conn = s.fresh()
+    conn = as_at.record_conn(s.fresh(), lid)
     obs = queries.observation(conn, lid, observation_id)
+    if obs is None and moment is not None and queries.observation(s.fresh(), lid, observation_id):
+        abort(404, f"This observation had not been recorded yet at {as_at.in_words(moment)}.")
     if obs is None:
         abort(404)
     target = queries.target(conn, lid, obs["target_id"])
-    history = _observation_history(lid, observation_id) if request.args.get("history") or request.headers.get("HX-Request") else None
+    history = (_observation_history(lid, observation_id, moment)
+               if request.args.get("history") or request.headers.get("HX-Request") else None)
     if request.headers.get("HX-Request") and request.args.get("history"):
         return render_template("_observation_history.html", history=history)
     return render_template(
@@ -139,10 +152,12 @@ def observation(learner_id, observation_id):
     ), status
 
 
-def _observation_history(lid: str, observation_id: str) -> list[dict]:
+def _observation_history(lid: str, observation_id: str, moment: datetime | None = None) -> list[dict]:
     names = queries.user_names(services().projector.reader())
     out = []
     for e in services().app.learner_events(g.actor, lid):
+        if moment is not None and e.timestamp > moment:
+            break  # recorded after the instant the page is as at
         if getattr(e, "observation_id", None) == observation_id:
             out.append({
                 "type": type(e).__name__, "at": e.timestamp, "by": names.get(e.recorded_by, e.recorded_by),

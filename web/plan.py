@@ -32,7 +32,7 @@ from rarpa.service.schemas import (
     words,
 )
 from web.auth import login_required
-from web.common import form_fields, learner_in_sight, services, submit
+from web.common import form_fields, learner_in_sight, learner_opened, services, submit
 from web.forms import Field, Form
 
 plan = Blueprint("plan", __name__)
@@ -197,7 +197,8 @@ def enrol():
 def _learner(learner_id: str) -> tuple[str, Any, str]:
     """The learner's id (a 404 out of sight, a 403 for a role that may not
     plan), a fresh read connection and the name to show."""
-    lid = learner_in_sight(learner_id, access.PLAN)
+    lid = (learner_opened(learner_id, "plan", access.PLAN) if request.method == "GET"
+           else learner_in_sight(learner_id, access.PLAN))
     conn = services().fresh()
     return lid, conn, queries.learner_name(conn, lid)
 

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from rarpa.service.access import Forbidden, NotFound
 from rarpa.service.application import Erased
 from rarpa.record import RuleBroken
+from rarpa.store.access_log import AccessLogUnavailable
 
 log = logging.getLogger("rarpa.web")
 
@@ -114,6 +115,15 @@ def install(app: Flask) -> None:
         if not request.path.startswith("/api/"):
             return _page(410, "This learner's data was erased at their request.", specific=True)
         return problem_response(410, "This learner's data was erased at their request.")
+
+    @app.errorhandler(AccessLogUnavailable)
+    def _unlogged(e: AccessLogUnavailable):
+        # Every view of a record is logged; a view that cannot be is not shown.
+        log.error("refused a view: %s", e)
+        message = "This record cannot be shown just now: the access log could not be written. Please try again shortly."
+        if not request.path.startswith("/api/"):
+            return _page(503, message, specific=True)
+        return problem_response(503, message, headers={"Retry-After": "5"})
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):

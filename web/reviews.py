@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from rarpa.read import annual_review, history, queries
+from rarpa.read import annual_review, queries
 from rarpa.service import access
+from rarpa.service.access import NotFound
 from rarpa.service.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
+from web import as_at as instant
 from web.auth import login_required
-from web.common import form_fields, learner_in_sight, services, submit
+from web.common import form_fields, learner_in_sight, learner_opened, services, submit
 from web.downloads import ascii_slug, content_disposition
 
 reviews = Blueprint("reviews", __name__)
@@ -21,7 +23,8 @@ reviews = Blueprint("reviews", __name__)
 @reviews.route("/learners/<learner_id>/self-assessment", methods=["GET", "POST"])
 @login_required
 def self_assessment(learner_id):
-    lid = learner_in_sight(learner_id, access.RECORD)
+    lid = (learner_opened(learner_id, "self-assessment", access.RECORD) if request.method == "GET"
+           else learner_in_sight(learner_id, access.RECORD))
     s = services()
     if request.method == "POST":
         raw = form_fields()
@@ -51,7 +54,8 @@ def _open_targets(conn, lid: str) -> dict:
 @reviews.route("/learners/<learner_id>/reviews/new", methods=["GET", "POST"])
 @login_required
 def progress_review(learner_id):
-    lid = learner_in_sight(learner_id, access.REVIEW)
+    lid = (learner_opened(learner_id, "progress review", access.REVIEW) if request.method == "GET"
+           else learner_in_sight(learner_id, access.REVIEW))
     s = services()
     conn = s.fresh()
     targets = list(_open_targets(conn, lid).values())
@@ -114,26 +118,26 @@ def _review_errors(errors: dict, targets: list[dict]) -> dict:
 
 
 # --- the annual-review pack ----------------------------------------------------------------------
-def _pack(learner_id):
-    lid = learner_in_sight(learner_id)
-    as_at = None
-    if request.args.get("as_at"):
-        try:
-            as_at = history.parse_instant(request.args["as_at"])
-        except ValueError as e:
-            abort(400, f"as_at {e}")
+def _pack(learner_id, what: str):
+    """The pack asked for: the period, and with ``as_at`` (or the picker's
+    ``when``) the record as it stood then. A GET is a view, logged first."""
+    as_at = instant.requested()
+    lid = learner_opened(learner_id, what) if request.method == "GET" else learner_in_sight(learner_id)
     try:
         start, end = annual_review.parse_period(request.args.get("from"), request.args.get("to"),
                                                 (as_at or datetime.now(timezone.utc)).date())
         return annual_review.pack(services().app, services().fresh(), g.actor, lid, start=start, end=end, as_at=as_at)
     except annual_review.PeriodError as e:
         abort(400, f"{e.field}: {e.message}")
+    except NotFound:  # in sight (checked above), but not recorded yet at that instant
+        abort(404, f"There was nothing in this learner's record yet at {instant.in_words(as_at)}: it starts later. "
+                   "Choose a later time.")
 
 
 @reviews.route("/learners/<learner_id>/annual-review", methods=["GET", "POST"])
 @login_required
 def annual_review_page(learner_id):
-    pack = _pack(learner_id)
+    pack = _pack(learner_id, "annual-review pack")
     lid = pack["learner"]["id"]
     errors: dict[str, list[str]] = {}
     status = 200
@@ -162,7 +166,16 @@ def annual_review_page(learner_id):
             return redirect(url_for("reviews.annual_review_page", learner_id=lid, held=1))
         errors, status = done.errors, done.status
     return render_template("annual_review.html", pack=pack, lid=lid, errors=errors, form=request.form,
-                           today=datetime.now(timezone.utc).date().isoformat()), status
+                           today=datetime.now(timezone.utc).date().isoformat(), **_fingerprinted(pack)), status
+
+
+def _fingerprinted(pack: dict) -> dict:
+    """What the pack says about its fingerprint: the instant it was taken at
+    (the record as at an instant, or now) and where anyone can check it."""
+    taken = datetime.fromisoformat(pack["as_at"]) if pack["as_at"] else datetime.now(timezone.utc)
+    return {"taken": taken, "check_url": url_for("workspace.fingerprint_page", _external=True),
+            "check_this": url_for("workspace.fingerprint_page", learner=pack["learner"]["id"],
+                                  fingerprint=pack["fingerprint"])}
 
 
 @reviews.get("/learners/<learner_id>/annual-review.pdf")
@@ -170,8 +183,9 @@ def annual_review_page(learner_id):
 def annual_review_pdf(learner_id):
     from web.pdf import render_pdf  # loaded on first use: WeasyPrint is large
 
-    pack = _pack(learner_id)
-    html = render_template("annual_review_pdf.html", pack=pack, made=datetime.now(timezone.utc))
+    pack = _pack(learner_id, "annual-review pack (PDF)")
+    html = render_template("annual_review_pdf.html", pack=pack, made=datetime.now(timezone.utc), pdf=True,
+                           **_fingerprinted(pack))
     name = pack["learner"]["preferred_name"][:40]  # the date stays in the filename
     disposition = content_disposition(
         "inline", f"annual-review-{name}-{pack['to']}.pdf",

@@ -29,7 +29,7 @@ from rarpa.service.schemas import (
     UnplannedOutcomeIn,
 )
 from web.auth import login_required
-from web.common import form_fields, learner_in_sight, services, submit
+from web.common import form_fields, learner_in_sight, learner_opened, services, submit
 from web.dates import long_day
 from web.forms import Field, Form
 
@@ -107,17 +107,19 @@ def _helpers() -> dict:
 def stage5_for(learner_id: str) -> dict:
     """What the learner page's "End of programme" and "Consent" sections and the
     annual-review page's sharing note show. Only called for a learner the
-    page has already checked is in sight."""
-    conn = services().fresh()
+    page has already checked is in sight. From the page's own read model
+    when it has one (the record as at an instant, web/as_at.py)."""
+    conn = g.get("record_conn") or services().fresh()
+    today = g.as_at.date().isoformat() if g.get("as_at") else _today()
     return {"end": queries.end_of_programme(conn, learner_id), "consents": queries.consents(conn, learner_id),
-            "today": _today()}
+            "today": today}
 
 
 # --- the end-of-programme page ----------------------------------------------------------------
 @stage5.get("/learners/<learner_id>/end-of-programme")
 @login_required
 def end_of_programme(learner_id):
-    lid = learner_in_sight(learner_id)
+    lid = learner_opened(learner_id, "end of programme")
     return _end_page(lid)
 
 
@@ -240,7 +242,8 @@ def destination_sustained(learner_id, destination_id):
     """Two terms after it began, confirm the learner is still there. Before
     then the page says from when (no button); refused anyway, the same
     sentence stands by the date."""
-    lid = learner_in_sight(learner_id, access.PLAN)
+    lid = (learner_opened(learner_id, "end of programme", access.PLAN) if request.method == "GET"
+           else learner_in_sight(learner_id, access.PLAN))
     s = services()
     conn = s.fresh()
     where = queries.destination(conn, lid, destination_id)
@@ -282,7 +285,8 @@ def _sustained_errors(errors: dict, where: dict) -> dict:
 def consents(learner_id):
     """Anyone who may see the learner sees the consents and their history; a
     SEND lead records or changes them (access.PLAN)."""
-    lid = learner_in_sight(learner_id, access.PLAN if request.method == "POST" else access.READ)
+    lid = (learner_in_sight(learner_id, access.PLAN) if request.method == "POST"
+           else learner_opened(learner_id, "consents"))
     s = services()
     errors: dict = {}
     values: dict = {}

@@ -185,6 +185,17 @@ def _parse_as_at(value):
         _fail(f"--as-at {e}", 2)
 
 
+def _cli_address() -> str:
+    import socket
+
+    return f"command line on {socket.gethostname()}"
+
+
+def _opened(app, learner_id: str, what: str) -> str:
+    """The learner's id, the view written to the access log first (as on the web)."""
+    return app.open_record(_actor(), learner_id, what, address=_cli_address(), detail=" ".join(sys.argv[1:])[:500])
+
+
 @main.command()
 @click.argument("learner_id")
 @click.option("--as-at", "as_at", default=None, help="ISO date-time with offset: the record as it stood then.")
@@ -192,32 +203,138 @@ def history(learner_id, as_at):
     """The learner's events and progress (as JSON), now or as at a time."""
     from rarpa.read.history import history as history_of
 
-    result = history_of(_app(), _actor(), learner_id, _parse_as_at(as_at))
-    click.echo(json.dumps(result, indent=2))
+    app = _app()
+    moment = _parse_as_at(as_at)
+    lid = _opened(app, learner_id, "history")
+    click.echo(json.dumps(history_of(app, _actor(), lid, moment), indent=2))
 
 
 @main.command()
 @click.argument("learner_id")
-def export(learner_id):
-    """Every event of the learner as JSON lines (for transfer or archive)."""
-    import events
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def export(learner_id, out):
+    """The learner's record as JSON lines: a first line describing the file
+    (learner, count, fingerprint, checksum, signature), then every event."""
+    from rarpa.read import queries, timeline
+    from rarpa.service import portable
 
-    for event in _app().learner_events(_actor(), learner_id):
-        click.echo(json.dumps(events.to_json(event), sort_keys=True))
+    app = _app()
+    lid = _opened(app, learner_id, "export")
+    projector = _projector(app)
+    projector.catch_up()  # the names of people and providers travel with the file
+    conn = projector.reader()
+    text = portable.export_text(app, _actor(), lid, user_names=queries.user_names(conn),
+                                provider_names=timeline.provider_names(conn))
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(f"exported {text.count(chr(10)) - 1} events of {lid} to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _bundle(kind: str, learner_id: str, out: str, force: bool) -> None:
+    """Make a transfer pack or a subject-access bundle (web/bundles.py renders
+    it: the PDF and the pages are the presentation edge's) and write it to
+    ``out``, readable by this user only; never over a file unless ``force``."""
+    import os
+    from pathlib import Path
+
+    path = Path(out)
+    if path.is_dir():
+        _fail(f"{out} is a folder; give the ZIP file's name, e.g. {Path(out) / (kind.replace(' ', '-') + '.zip')}")
+    if path.exists() and not force:
+        _fail(f"{out} already exists; nothing was written (use --force to replace it)")
+    if not path.parent.is_dir():
+        _fail(f"the folder {path.parent} does not exist; nothing was written")
+    services = importlib.import_module("web.services").Services(Settings.from_env())
+    try:
+        lid = _opened(services.app, learner_id, kind)  # logged before it is made, as on the web
+        made = importlib.import_module("web.bundles").make(services, _actor(), lid, kind)
+    finally:
+        services.close()
+    # Written whole or not at all: into a new file of its own, then put in place.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(made.data)
+        if not force and path.exists():  # made meanwhile
+            _fail(f"{out} already exists; nothing was written (use --force to replace it)")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"{kind} of {made.name} ({lid}) written to {out}: {len(made.files)} files "
+               f"({', '.join(made.files)}), {made.size:,} bytes; record fingerprint {made.fingerprint}")
+
+
+@main.command("transfer-pack")
+@click.argument("learner_id")
+@click.option("--out", required=True, type=click.Path(), help="The ZIP file to write.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def transfer_pack(learner_id, out, force):
+    """A ZIP for the learner's next provider: the annual-review pack (PDF, last
+    12 months), the export, a summary to read, and manifest.json (SHA-256 of
+    each file, signed)."""
+    _bundle("transfer pack", learner_id, out, force)
+
+
+@main.command("subject-access")
+@click.argument("learner_id")
+@click.option("--out", required=True, type=click.Path(), help="The ZIP file to write.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def subject_access(learner_id, out, force):
+    """A ZIP of everything held about the learner, readable by them (index.html,
+    record.json), with who has viewed their record, the export and manifest.json."""
+    _bundle("subject access", learner_id, out, force)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", default=None, help="Where it came from (default: the file's name).")
+@click.option("--reason", default="", help="Why (e.g. the learner moved college).")
+def import_(file, source, reason):
+    """Recreate a learner from another installation's export. Refuses an
+    altered file (exit 1, naming the line) or a learner already here."""
+    import os
+
+    from rarpa.service import portable
+
+    app = _app()
+    source = source or os.path.basename(file)
+    try:
+        lid, _ = portable.import_lines(app, _actor(), portable.iter_file(file), source=source, reason=reason)
+        head = portable.check(portable.iter_file(file)).head
+    except portable.ImportRefused as e:
+        _fail(f"{file}: {e} (nothing was imported)")
+    except UnicodeDecodeError:
+        _fail(f"{file}: the file is not UTF-8 text (nothing was imported)")
+    _projector(app).catch_up()
+    click.echo(f"imported {lid}: {head['events']} events from {source}; exported by the installation whose "
+               f"public key is {head['public_key']} (confirm it with them); its fingerprint there was "
+               f"{head['fingerprint']}")
 
 
 @main.command()
-def verify():
-    """Check the hash chains, the signed head and every snapshot; exit 1 naming the first break."""
+@click.option("--fingerprint", "fingerprint", nargs=2, default=None, metavar="LEARNER_ID FINGERPRINT",
+              help="Check one fingerprint (from a pack) against the learner's record instead.")
+def verify(fingerprint):
+    """Check the hash chains, the signed head, the access log and every
+    snapshot; exit 1 naming the first break. With --fingerprint, say whether
+    the record up to that fingerprint is unchanged (exit 0) or not (exit 1)."""
     from rarpa.store.verify import verify as run_verify
 
     app = _app()
+    if fingerprint:
+        _check_fingerprint(app, *fingerprint)
+        return
     report = run_verify(app)
     if report.ok:
         click.echo(
             f"ok: {report.events} events in {report.streams} streams, "
             f"{report.snapshots} snapshots checked ({report.snapshots_skipped} of erased learners skipped), "
-            f"head signed by the application at event {report.signed_head or 0}"
+            f"head signed by the application at event {report.signed_head or 0}, "
+            f"access log of {report.access_entries} entries unbroken"
         )
         return
     click.secho(f"TAMPERED: {len(report.problems)} problem(s); the first:", fg="red", err=True)
@@ -225,6 +342,27 @@ def verify():
     for line in report.problems[1:10]:
         click.echo(f"  also: {line}", err=True)
     sys.exit(1)
+
+
+def _check_fingerprint(app, learner_id: str, fingerprint: str) -> None:
+    found = app.check_fingerprint(_actor(), learner_id, fingerprint)
+    if not found.matches:
+        click.secho(f"NO MATCH: {fingerprint} is not a fingerprint of learner {learner_id}'s record", fg="red",
+                    err=True)
+        sys.exit(1)
+    when = f", recorded {found.recorded_at}" if found.recorded_at else ""
+    later = (f"{found.events_after} event{'s' if found.events_after != 1 else ''} recorded after it"
+             if found.events_after else "nothing recorded after it")
+    click.echo(f"ok: the record up to event {found.position}{when} is unchanged; {later}")
+
+
+@main.command("access-log")
+@click.argument("learner_id")
+def access_log(learner_id):
+    """Who has opened the learner's record: one line per view, oldest first."""
+    app = _app()
+    for e in app.access_entries(_actor(), learner_id, address=_cli_address()):
+        click.echo("\t".join((e["at"], e["user_id"], e["role"], e["action"], e["address"] or "")))
 
 
 @main.command()
@@ -266,6 +404,56 @@ def bench(writes, threads):
     from rarpa.cli.bench import run
 
     run(writes=writes, threads=threads, echo=click.echo)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+def backup(folder):
+    """Back up the event store, the vault and the read model into FOLDER (new or
+    empty), with manifest.json of checksums; safe while the server is serving."""
+    from pathlib import Path
+
+    from rarpa.store.backup import BackupError, backup as take_backup, size_words
+
+    click.echo(f"backing up into {folder}")
+    try:
+        manifest = take_backup(Settings.from_env(), Path(folder), echo=click.echo)
+    except BackupError as e:
+        _fail(str(e), e.code)
+    total = sum(f["size"] for f in manifest["files"])
+    click.echo(f"backed up the record up to event {manifest['last_notification_id']} (copied {manifest['taken_at']}): "
+               f"{len(manifest['files'])} files, {size_words(total)}; checksums in {Path(folder) / 'manifest.json'}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=str))
+def restore(folder):
+    """Restore a backup into an empty location (RARPA_DB, RARPA_VAULT and
+    RARPA_VIEWS must not exist yet): check every checksum, copy, verify."""
+    from pathlib import Path
+
+    from rarpa.store.backup import BackupError, restore as put_back
+    from rarpa.store.verify import verify as run_verify
+
+    settings = Settings.from_env()
+    try:
+        manifest = put_back(Path(folder), settings, echo=click.echo)
+    except BackupError as e:
+        _fail(str(e), e.code)
+    app = RecordApplication(settings)
+    with click.progressbar(length=max(0, (app.recorder.max_notification_id() or 0)
+                                      - (manifest.get("read_model_position") or 0)), label="Read model") as bar:
+        _projector(app).catch_up(on_batch=bar.update)
+    report = run_verify(app)
+    if not report.ok:
+        click.secho(f"TAMPERED: the restored record does not verify: {len(report.problems)} problem(s); the first:",
+                    fg="red", err=True)
+        click.echo(report.problems[0], err=True)
+        sys.exit(1)
+    click.echo(f"verify ok: {report.events} events in {report.streams} streams, {report.snapshots} snapshots checked, "
+               f"head signed by the application at event {report.signed_head or 0}")
+    click.echo(f"restored the backup of {manifest['taken_at']} (up to event {manifest['last_notification_id']}) "
+               f"into {settings.db}; run `rarpa erase` again for anyone erased since it was taken")
 
 
 if __name__ == "__main__":

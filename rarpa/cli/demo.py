@@ -220,7 +220,9 @@ def _make_learner(app: RecordApplication, i: int, lid: uuid.UUID, start: date, t
                     tick.moment = moment + timedelta(hours=rng.randint(2, 20))
                 learner.record_observation(stamp=who, observation_id=obs_id, target_id=t["id"],
                                            rating=RATINGS[t["step"]], prompt_level=prompt, context=context,
-                                           note=note, observed_at=moment, now=tick.moment)
+                                           note=note, observed_at=moment, now=tick.moment,
+                                           # generalised: shown with new people in a new place
+                                           new_to_learner=["people", "place"] if t["step"] == 4 else [])
                 claims.append(ObservationIdClaim.claim(stamp=who, observation_id=obs_id, learner_id=str(lid)))
                 observed.append(obs_id)
                 if len(observed) == 5:

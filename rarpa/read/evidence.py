@@ -15,7 +15,7 @@ class BadCursor(ValueError):
 
 
 EVIDENCE_COLUMNS = (
-    "o.id, o.seq, o.target_id, t.text AS target_text, o.rating, o.prompt_level, o.context, o.note, "
+    "o.id, o.seq, o.target_id, t.text AS target_text, o.rating, o.prompt_level, o.context, o.note, o.new_to_learner, "
     "o.observed_at, o.recorded_at, o.recorded_by, COALESCE(NULLIF(u.display_name, ''), o.recorded_by) AS by_name, "
     "COALESCE(u.role, CASE WHEN o.recorded_by LIKE 'system:%' THEN 'system' END) AS by_role, "
     "o.provider, COALESCE(p.name, o.provider) AS provider_name, o.status, o.corrections"

@@ -38,11 +38,14 @@ def parse_instant(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def replay(learner_events: list, providers: list[tuple[str, str]] = ()) -> sqlite3.Connection:
-    """A throw-away read model holding just these events (and provider names)."""
+def replay(learner_events: list, providers: list[tuple[str, str]] = (),
+           users: list[dict] = ()) -> sqlite3.Connection:
+    """A throw-away read model holding just these events (and the names of
+    providers and staff, so a page built from it names people as now)."""
     conn = in_memory()
     db = sqlite_utils.Database(conn)
     db["providers"].insert_all([{"slug": s, "name": n} for s, n in providers], pk="slug")
+    db["users"].insert_all([dict(u) for u in users], pk="id")
     projection = ProgressProjection(db)
     for e in learner_events:
         projection.apply(e, e.originator_version)
@@ -58,6 +61,19 @@ def events_as_at(app, actor, learner_id: str, as_at: datetime | None) -> list:
     if not kept:
         raise NotFound("learner as at that time")
     return kept
+
+
+USER_COLUMNS = ("id", "email", "display_name", "role", "provider")
+
+
+def record_as_at(app, live: sqlite3.Connection, actor, learner_id: str, as_at: datetime) -> tuple[sqlite3.Connection, list]:
+    """The read model of one learner as the record stood at ``as_at`` (a
+    replay of the events recorded up to then, with the live read model's
+    provider and staff names), and those events."""
+    kept = events_as_at(app, actor, learner_id, as_at)
+    providers = [(r[0], r[1]) for r in live.execute("SELECT slug, name FROM providers")]
+    users = [dict(zip(USER_COLUMNS, r)) for r in live.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users")]
+    return replay(kept, providers, users), kept
 
 
 def progress_from(learner_events: list) -> dict:

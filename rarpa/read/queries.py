@@ -257,8 +257,18 @@ def observation(conn: sqlite3.Connection, learner_id: str, observation_id: str) 
     return dict(row) if row else None
 
 
+def user_emails(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r["id"]: r["email"] for r in conn.execute("SELECT id, email FROM users")}
+
+
 def user_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {r["id"]: r["display_name"] for r in conn.execute("SELECT id, display_name FROM users")}
+
+
+def staff_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Who each member of staff is, as a page names them: their name, or
+    their email when they were added without one."""
+    return {r["id"]: r["display_name"] or r["email"] for r in conn.execute("SELECT id, display_name, email FROM users")}
 
 
 def reviews(conn: sqlite3.Connection, learner_id: str) -> list[dict]:

@@ -20,7 +20,8 @@ from rarpa.store import scrub
 #   2  a target revised at a progress review is next due as agreed there
 #   3  programme aims (aims, aim_outcomes)
 #   4  summative judgements of targets and outcomes (summatives); consents (consents, consent_history)
-SHAPE = 4
+#   5  observations say what was new to the learner (new_to_learner; ObservationRecorded v2)
+SHAPE = 5
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
@@ -59,7 +60,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
             "id": str, "seq": int, "learner_id": str, "target_id": str, "rating": str,
             "prompt_level": str, "context": str, "note": str, "observed_at": str,
             "recorded_at": str, "recorded_by": str, "provider": str, "status": str,
-            "corrections": int,
+            "corrections": int, "new_to_learner": str,
         },
         "id",
     ),
@@ -142,6 +143,11 @@ LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "rev
 def create_schema(db: sqlite_utils.Database) -> None:
     for name, (columns, pk) in TABLES.items():
         db[name].create(columns, pk=pk, if_not_exists=True)
+        # A file of an older shape gains the columns added since (and is then rebuilt).
+        have = set(db[name].columns_dict)
+        for column, kind in columns.items():
+            if column not in have:
+                db[name].add_column(column, kind)
     for table, cols in INDEXES:
         db[table].create_index(cols, if_not_exists=True)
 

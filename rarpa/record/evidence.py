@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Sequence
 
 from events import learner as ev
 from events.base import now as clock_now
-from events.vocabulary import CONTEXTS, PROMPT_LEVELS, RATINGS, SELF_ASSESSMENT_ANSWERS
+from events.vocabulary import CONTEXTS, NEW_TO_LEARNER, PROMPT_LEVELS, RATINGS, SELF_ASSESSMENT_ANSWERS
 from rarpa.record.dispatch import applies
 from rarpa.record.records import Observation
 from rarpa.record.rules import RuleBroken, aware, need, need_text, new_id, observation_digest
@@ -45,6 +46,7 @@ class EvidenceStage:
         prompt_level: str | None = None,
         context: str | None = None,
         note: str = "",
+        new_to_learner: Sequence[str] = (),
         now: datetime | None = None,
     ) -> bool:
         """Records evidence. Returns False, recording nothing, when the same
@@ -54,7 +56,10 @@ class EvidenceStage:
         observation_id = str(observation_id)
         observed_at = aware(observed_at, "observed_at")
         note = (note or "").strip()
-        digest = observation_digest(str(target_id), rating, prompt_level, context, note, observed_at)
+        for value in new_to_learner or ():
+            need(value, "new_to_learner", NEW_TO_LEARNER)
+        new_to_learner = [v for v in NEW_TO_LEARNER if v in set(new_to_learner or ())]
+        digest = observation_digest(str(target_id), rating, prompt_level, context, note, observed_at, new_to_learner)
         seen = self.observation(observation_id)
         if seen is not None:
             if seen.digest == digest:
@@ -74,6 +79,7 @@ class EvidenceStage:
             context=context,
             note=note,
             observed_at=observed_at,
+            new_to_learner=new_to_learner,
             **stamp,
         )
         return True
@@ -82,7 +88,8 @@ class EvidenceStage:
     def _observation_recorded(self, e: ev.ObservationRecorded) -> None:
         self.observations[e.observation_id] = Observation(
             target_id=e.target_id,
-            digest=observation_digest(e.target_id, e.rating, e.prompt_level, e.context, e.note, e.observed_at),
+            digest=observation_digest(e.target_id, e.rating, e.prompt_level, e.context, e.note, e.observed_at,
+                                      e.new_to_learner),
             withdrawn=False,
             rating=e.rating,
             prompt_level=e.prompt_level,

@@ -126,6 +126,18 @@ class Learner(PlanStage, EvidenceStage, ReviewStage, AppliesEvents, Aggregate):
     def _consent_recorded(self, e: ev.ConsentRecorded) -> None:
         self.consents[e.consent] = e.given
 
+    # --- moving between installations ---------------------------------------------
+    def record_import(self, *, stamp: dict, source: str, exported_at, exported_by: str, source_fingerprint: str,
+                      file_checksum: str, people: dict, reason: str) -> None:
+        """Says, after the imported events, where they came from."""
+        self.trigger_event(ev.LearnerImported, source=need_text(source, "source", "Where the file came from"),
+                           exported_at=exported_at, exported_by=exported_by, source_fingerprint=source_fingerprint,
+                           file_checksum=file_checksum, people=dict(people), reason=reason or "", **stamp)
+
+    @applies(ev.LearnerImported)
+    def _imported(self, e: ev.LearnerImported) -> None:
+        self.imported_from = e.source
+
     # --- erasure -------------------------------------------------------------------------
     def erase(self, *, stamp: dict, reason: str) -> None:
         """Marks the record erased, keeping only its anonymous shape (so the

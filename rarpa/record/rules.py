@@ -107,10 +107,13 @@ def observation_digest(
     context: str | None,
     note: str,
     observed_at: datetime,
+    new_to_learner: list[str] | tuple[str, ...] = (),
 ) -> str:
-    """What makes a repeat of an observation 'the same': used for idempotency."""
-    body = json.dumps(
-        [target_id, rating, prompt_level, context, note, observed_at.isoformat()],
-        separators=(",", ":"),
-    )
+    """What makes a repeat of an observation 'the same': used for idempotency.
+    (What was new is added only when there was something, so the digests of
+    observations recorded before it existed are unchanged.)"""
+    parts = [target_id, rating, prompt_level, context, note, observed_at.isoformat()]
+    if new_to_learner:
+        parts.append(list(new_to_learner))
+    body = json.dumps(parts, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()[:32]

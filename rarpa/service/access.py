@@ -6,9 +6,11 @@ the same rules.
 - tutor, support: only learners on their caseload; record and see progress
   (a tutor may also hold progress reviews);
 - send_lead: learners at their provider (either provider of a dual placement);
-  enrol learners, set outcomes, targets, reviews;
+  enrol learners, set outcomes, targets, reviews; hand the whole record over
+  (a transfer pack for the next provider, a subject-access bundle);
 - auditor: read everything, never write; every view is logged;
-- admin: users and providers, no learner data;
+- admin: users and providers, no learner data; erases a learner's personal
+  data by their record reference, without seeing the record;
 - system: the operator at the command line (already holds the database files).
 """
 
@@ -16,23 +18,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER = (
+READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER, ERASE = (
     "read",
     "record",
     "plan",
     "review",
     "enrol",
     "administer",
+    "erase",
 )
+# Handing a learner's whole record over in one file (web/bundles.py, `rarpa
+# transfer-pack`, `rarpa subject-access`): the SEND lead's, who answers for it.
+SHARE = "share"
 
 ALLOWED = {
     "tutor": {READ, RECORD, REVIEW},
     "support": {READ, RECORD},
-    "send_lead": {READ, RECORD, PLAN, REVIEW, ENROL},
+    "send_lead": {READ, RECORD, PLAN, REVIEW, ENROL, SHARE},
     "auditor": {READ},
-    "admin": {ADMINISTER},
-    "system": {READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER},
+    "admin": {ADMINISTER, ERASE},
+    "system": {READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER, ERASE, SHARE},
 }
+# Done by record reference, not by sight: the administrator who erases a
+# learner's data never sees their record (scope "none"); the service shows
+# only what confirms it is the right person (LearnerService.erasure_subject).
+BY_REFERENCE = frozenset({ERASE})
 
 
 class NotFound(LookupError):
@@ -94,7 +104,10 @@ def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str] | dic
 
 def require(actor: Actor, action: str, learner_id: str, providers) -> None:
     """Raise NotFound when the learner is out of sight, Forbidden when the
-    learner is in sight but the action is not this role's."""
+    learner is in sight but the action is not this role's. An action done by
+    reference (erasure) needs the right, not sight of the learner."""
+    if action in BY_REFERENCE and actor.may(action):
+        return
     if not can_see(actor, learner_id, providers):
         raise NotFound("learner")
     if not actor.may(action):

@@ -22,6 +22,7 @@ from rarpa.config import Settings
 from rarpa.record import Learner, RuleBroken, records
 from rarpa.service import access
 from rarpa.service.access import Actor, NotFound
+from rarpa.service.audit import AuditService
 from rarpa.service.cache import AggregateCache, replay
 from rarpa.service.learners import LearnerService
 from rarpa.service.people import PeopleService, password_hasher
@@ -38,7 +39,7 @@ RETRY_SECONDS = 20.0
 WRITE_LOCK_STRIPES = 256
 
 
-class RecordApplication(PeopleService, LearnerService, Application):
+class RecordApplication(PeopleService, LearnerService, AuditService, Application):
     name = "rarpa"
     # A snapshot every 100 events keeps a learner with years of evidence fast to load.
     snapshotting_intervals = {Learner: 100}
@@ -193,11 +194,6 @@ class RecordApplication(PeopleService, LearnerService, Application):
                     # Someone else wrote to this learner first: reload and try
                     # again, after a short random pause so clashing writers spread out.
                     time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))
-
-    def fingerprint(self, learner_id: uuid.UUID, version: int) -> str:
-        """A short, printable form of one link of the learner's hash chain."""
-        link = self.recorder.link_of(learner_id, version)
-        return link.hex()[:16] if link else ""
 
     # --- reading the history ----------------------------------------------------
     def learner_events(self, actor: Actor, learner_id: str) -> list:

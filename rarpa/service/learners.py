@@ -5,6 +5,7 @@ are side by side."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Sequence
@@ -96,7 +97,8 @@ class LearnerService:
     # --- stage 4: evidence ------------------------------------------------------------------
     def record_observation(self, actor: Actor, learner_id: str, *, observation_id: str, target_id: str,
                            rating: str, observed_at: datetime, prompt_level: str | None = None,
-                           context: str | None = None, note: str = "", now: datetime | None = None) -> Written:
+                           context: str | None = None, note: str = "", new_to_learner: Sequence[str] = (),
+                           now: datetime | None = None) -> Written:
         """Idempotent on the client's observation id: a repeat with the same body
         writes nothing (created=False); another body, or the id already used for
         another learner, is a 409. A new observation is saved together with
@@ -116,7 +118,8 @@ class LearnerService:
                     raise RuleBroken("id", "this observation id was already used for another learner", 409)
             return learner.record_observation(
                 stamp=stamp, observation_id=observation_id, target_id=target_id, rating=rating,
-                observed_at=observed_at, prompt_level=prompt_level, context=context, note=note, now=now)
+                observed_at=observed_at, prompt_level=prompt_level, context=context, note=note,
+                new_to_learner=new_to_learner, now=now)
 
         def claim(learner: Learner, stamp: dict, created: bool) -> list:
             if not created:
@@ -140,7 +143,8 @@ class LearnerService:
 
     def check_observation(self, actor: Actor, learner_id: str, *, observation_id: str, target_id: str,
                           rating: str, observed_at: datetime, prompt_level: str | None = None,
-                          context: str | None = None, note: str = "", now: datetime | None = None) -> bool:
+                          context: str | None = None, note: str = "", new_to_learner: Sequence[str] = (),
+                          now: datetime | None = None) -> bool:
         """What ``record_observation`` would answer, writing nothing: True (it
         would be new), False (an exact repeat), or the same refusal (RuleBroken,
         NotFound, Forbidden). For a form recording for several learners that
@@ -153,7 +157,8 @@ class LearnerService:
                 raise RuleBroken("id", "this observation id was already used for another learner", 409)
         return learner.record_observation(
             stamp=actor.stamp(learner.lead_provider), observation_id=observation_id, target_id=target_id,
-            rating=rating, observed_at=observed_at, prompt_level=prompt_level, context=context, note=note, now=now)
+            rating=rating, observed_at=observed_at, prompt_level=prompt_level, context=context, note=note,
+            new_to_learner=new_to_learner, now=now)
 
     def correct_observation(self, actor: Actor, learner_id: str, *, observation_id: str, reason: str,
                             rating: str | None = None, prompt_level: str | None = None,
@@ -220,29 +225,68 @@ class LearnerService:
             learner_views=learner_views, recommendations=list(recommendations),
             fingerprint=self.fingerprint(learner.id, learner.version)))
 
+    def record_import(self, actor: Actor, learner_id: str, **origin) -> Written:
+        """After a learner's imported events: where they came from (portable.py)."""
+        return self._change(actor, learner_id, access.ENROL, lambda learner, stamp: learner.record_import(
+            stamp=stamp, **origin))
+
     # --- erasure ----------------------------------------------------------------------------
     def erase_learner(self, actor: Actor, learner_id: str, reason: str) -> Written:
         """Crypto-shredding: write the (clear) erasure event, with the
         anonymous shape of the record that stays countable, then destroy the
         learner's key, in the vault file and its WAL. The events stay,
         chained and countable, but unreadable. Running it again finishes an
-        erasure that was interrupted before the key was destroyed."""
-        if actor.role != "system":
-            raise Forbidden("erasure is done by the data controller at the command line")
+        erasure that was interrupted before the key was destroyed. The
+        operator (CLI) and an administrator (web) may erase, by the record's
+        reference: the administrator never sees the record."""
+        key, learner = self._to_erase(actor, learner_id)
+        if learner is None:  # the key is already gone: make sure no copy is left
+            self.vault.destroy_key(str(key), reason)
+            return Written(str(key), None, created=False, learner_id=str(key))
+        position = None
+        if not learner.erased:
+            def erase(learner: Learner, stamp: dict) -> None:
+                _names_nobody(reason, learner)
+                learner.erase(stamp=stamp, reason=reason)
+
+            position = self._change(actor, str(key), access.ERASE, erase).position
+        self.cache.evict(key)
+        # Snapshots are sealed with the same key, so they become unreadable too.
+        self.vault.destroy_key(str(key), reason)
+        return Written(str(key), position, learner_id=str(key))
+
+    def _to_erase(self, actor: Actor, learner_id: str) -> tuple[uuid.UUID, Learner | None]:
+        """The learner's id and aggregate for an erasure, by reference (no
+        sight of the record needed); None when their key is already gone."""
+        if not actor.may(access.ERASE):
+            raise Forbidden(f"a {actor.role} cannot erase a learner's data: erasure is done by an administrator")
         try:
             key = uuid.UUID(str(learner_id))
         except ValueError:
             raise NotFound("learner") from None
         try:
-            learner = self._get(Learner, key, "learner")
-        except Erased:  # the key is already gone: make sure no copy is left
-            self.vault.destroy_key(str(key), reason)
-            return Written(str(key), None, created=False, learner_id=str(key))
-        position = None
-        if not learner.erased:
-            position = self._change(actor, str(key), access.READ, lambda learner, stamp: learner.erase(
-                stamp=stamp, reason=reason)).position
-        self.cache.evict(key)
-        # Snapshots are sealed with the same key, so they become unreadable too.
-        self.vault.destroy_key(str(key), reason)
-        return Written(str(key), position, learner_id=str(key))
+            return key, self._get(Learner, key, "learner")
+        except Erased:
+            return key, None
+
+    def erasure_subject(self, actor: Actor, learner_id: str) -> dict:
+        """What an administrator is shown to be sure they are erasing the right
+        person, and nothing more of the record: the learner's full name and
+        the providers they attend (short code: lead?); or that the record was
+        already erased (``erased``, with no name)."""
+        key, learner = self._to_erase(actor, learner_id)
+        if learner is None or learner.erased:
+            return {"learner_id": str(key), "erased": True, "name": None, "providers": {}}
+        return {"learner_id": str(learner.id), "erased": False, "name": learner.name,
+                "providers": dict(learner.providers)}
+
+
+def _names_nobody(reason: str, learner: Learner) -> None:
+    """The erasure event is kept in clear, reason and all: a reason that names
+    the learner would keep their name after their data is gone."""
+    said = " ".join((reason or "").split()).casefold()
+    names = {" ".join(learner.name.split()), (learner.name.split() or [""])[0], learner.preferred_name or ""}
+    for name in names:
+        name = name.casefold()
+        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", said):
+            raise RuleBroken("reason", "must not name the learner: the reason is kept, readable, after the erasure")

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from events.vocabulary import (
     CONSENTS,
     CONTEXTS,
+    NEW_TO_LEARNER,
     DESTINATIONS,
     OUTCOME_JUDGEMENTS,
     PFA_AREAS,
@@ -143,6 +144,8 @@ class ObservationIn(Schema):
     observed_at = Instant(
         required=True, metadata={"description": "device time with offset; not in the future"}
     )
+    new_to_learner = fields.List(choice(NEW_TO_LEARNER), load_default=list, validate=validate.Length(max=3),
+                                 metadata={"description": "what was new when they did it (generalisation)"})
 
 
 class CorrectionIn(Schema):
@@ -342,6 +345,51 @@ class HistoryOut(Schema):
     events = fields.List(fields.Nested(HistoryEvent))
     progress = fields.Nested(ProgressOut)
     fingerprint = fields.String(metadata={"description": "head of the learner's hash chain at as_at"})
+
+
+class Change(Schema):
+    position = fields.Integer(metadata={"description": "the event's place in the learner's stream"})
+    type = fields.String()
+    kind = fields.String(metadata={"description": "the type in words"})
+    what = fields.String(metadata={"description": "what happened, in words"})
+    happened_at = fields.String(allow_none=True, metadata={"description": "when it happened (observed, held...)"})
+    recorded_at = fields.String()
+    recorded_by = fields.String()
+    by = fields.String(metadata={"description": "the name of who recorded it"})
+    role = fields.String()
+    provider = fields.String()
+    reason = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    outcome_ids = fields.List(fields.String())
+    replaces = fields.Integer(allow_none=True, metadata={"description": "position of the entry it corrects or withdraws"})
+    replaced_what = fields.String(allow_none=True)
+
+
+class ChangesOut(Schema):
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    changes = fields.List(fields.Nested(Change))
+
+
+class AccessEntry(Schema):
+    at = fields.String()
+    user = fields.String(metadata={"description": "the email of who opened it (the operator's name at the command line)"})
+    user_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    action = fields.String(metadata={"description": "what was opened: learner page, evidence, timeline, pack..."})
+    address = fields.String(allow_none=True)
+
+
+class AccessLogOut(Schema):
+    entries = fields.List(fields.Nested(AccessEntry))
+
+
+class FingerprintOut(Schema):
+    matches = fields.Boolean()
+    position = fields.Integer(allow_none=True, metadata={"description": "the event the fingerprint is the head of"})
+    recorded_at = fields.String(allow_none=True)
+    events_after = fields.Integer(metadata={"description": "events recorded after it"})
 
 
 class PackJudgement(Schema):

@@ -171,6 +171,16 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
         return bytes(row[0]) if row else None
 
+    def links_of(self, originator_id: UUID) -> list[tuple[int, bytes]]:
+        """Every link of one stream's chain, oldest first: (version, chain hash)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version, chain_hash FROM {self.events_table_name} "
+                "WHERE originator_id=? ORDER BY originator_version",
+                (originator_id.hex,),
+            )
+            return [(row[0], bytes(row[1])) for row in c.fetchall()]
+
     @staticmethod
     def _prepare(c: SQLiteCursor) -> None:
         # Registered on every write: the pool may hand out a new connection, and

@@ -3,7 +3,7 @@
 - a data key per stream (learner, user): destroying a learner's key erases what
   their events say, while the shape of the history stays countable;
 - hashes of API tokens (the tokens themselves are shown once and never stored);
-- the access log of every view an auditor makes;
+- the access log: every view of a learner's record, hash-chained (access_log.py);
 - the key that signs the event store's head, and the last head it signed
   (so a store rolled back behind its vault is noticed).
 
@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rarpa.store import scrub
+from rarpa.store.access_log import AccessLog
 
 
 def _now() -> str:
@@ -93,6 +94,7 @@ class Vault:
             else:
                 scrub.mark_clean(self._conn, "no key destroyed before secure_delete")
         self._key_epoch = self._epoch()
+        self.access = AccessLog(self._conn, self._lock)
         # The signed head is only a hint (the store itself holds the real
         # one, in the same transaction as the events): no fsync for it.
         self._head_conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -212,26 +214,6 @@ class Vault:
             (self._hash(token),),
         ).fetchone()
         return row[0] if row else None
-
-    # --- auditor access log -----------------------------------------------------
-    def log_access(
-        self, *, user_id: str, role: str, action: str, learner_id: str | None, detail: str = ""
-    ) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO access_log (at, user_id, role, action, learner_id, detail) "
-                "VALUES (?,?,?,?,?,?)",
-                (_now(), user_id, role, action, learner_id, detail),
-            )
-
-    def access_log(self, learner_id: str | None = None) -> list[dict]:
-        sql = "SELECT at, user_id, role, action, learner_id, detail FROM access_log"
-        args: tuple = ()
-        if learner_id:
-            sql += " WHERE learner_id=?"
-            args = (learner_id,)
-        cols = ("at", "user_id", "role", "action", "learner_id", "detail")
-        return [dict(zip(cols, r)) for r in self._conn.execute(sql + " ORDER BY id", args)]
 
     def close(self) -> None:
         self._head_conn.close()

@@ -13,6 +13,8 @@
    store put back to an older copy without its vault is noticed.
 5. Every snapshot (a shortcut for loading) must be what replaying the events up
    to it gives; otherwise an altered snapshot could change what is read.
+6. The access log's chain (access_log.py): an entry altered, or one taken out
+   of the middle, is named.
 
 What it cannot prove: that someone holding both the event store and the
 vault (and so the signing key) did nothing, or that both were not put back
@@ -29,6 +31,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidSignature
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
+from rarpa.store import access_log
 from rarpa.store.cipher import StreamErased
 from rarpa.store.sqlite import head_message, snapshot_of, walk_chains, walk_log
 
@@ -40,6 +43,7 @@ class Report:
     snapshots: int = 0
     snapshots_skipped: int = 0
     signed_head: int | None = None  # the row the application's signature vouches for
+    access_entries: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -64,7 +68,20 @@ def verify(app, *, on_event=None) -> Report:
         _verify_head(app, conn, report, last)
         _verify_not_behind_vault(app, conn, report)
     _verify_snapshots(app, report)
+    _verify_access_log(app, report)
     return report
+
+
+def _verify_access_log(app, report: Report) -> None:
+    """The access log's chain, read from the vault's file as stored."""
+    conn = sqlite3.connect(f"file:{app.settings.vault}?mode=ro", uri=True)
+    try:
+        for entry_id, ok, reason in access_log.walk(conn):
+            report.access_entries += 1
+            if not ok:
+                report.problems.append(f"access log entry {entry_id}: {reason}")
+    finally:
+        conn.close()
 
 
 def _verify_log(conn, report: Report) -> tuple[int, str, int, bytes | None] | None:

@@ -62,7 +62,8 @@ self.addEventListener("message", (event) => {
   if (data.type === "precache" && Array.isArray(data.urls)) {
     // Keep the pages of the caseload, so they open without a connection.
     event.waitUntil(Promise.all(data.urls.map((path) =>
-      fetch(path, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      // Marked, so the access log can say the page was kept for offline use, not read.
+      fetch(path, { credentials: "same-origin", headers: { Accept: "text/html", "X-Precache": "1" } })
         .then((response) => keepPage(new Request(path), response))
         .catch(() => null))));
   } else if (data.type === "forget") {

@@ -14,6 +14,7 @@ class Evidence(Stage):
             {"id": e.observation_id, "seq": seq, "learner_id": str(e.originator_id),
              "target_id": e.target_id, "rating": e.rating, "prompt_level": e.prompt_level,
              "context": e.context, "note": e.note, "observed_at": e.observed_at.isoformat(),
+             "new_to_learner": ",".join(e.new_to_learner),
              "recorded_at": e.timestamp.isoformat(), "recorded_by": e.recorded_by,
              "provider": e.provider, "status": "active", "corrections": 0}
         )
