@@ -140,6 +140,41 @@ class ObservationWithdrawn(RecordEvent):
     reason: str
 
 
+class PhotoAttached(RecordEvent):
+    """A photo kept with an observation (taken on the tablet). The JPEG itself
+    is not in the event: it is kept beside the events, sealed with this
+    learner's key (rarpa/store/photos.py), and this event pins it by its
+    SHA-256. ``received_sha256`` is of the file as it was sent: the same
+    observation and the same file again is a repeat, stored once."""
+
+    observation_id: str
+    photo_id: str
+    content_type: str  # always image/jpeg: every photo is re-encoded here
+    sha256: str
+    received_sha256: str
+    size: int
+    width: int
+    height: int
+    thumb_sha256: str
+
+
+class PhotoChosenForPack(RecordEvent):
+    """The SEND lead chose a photo for the annual-review pack (``chosen``), or
+    took it out again."""
+
+    photo_id: str
+    chosen: bool
+    reason: str
+
+
+class PhotoRemoved(RecordEvent):
+    """A photo taken away (the wrong learner, consent withdrawn...): its bytes
+    are deleted, this says who did it, when and why."""
+
+    photo_id: str
+    reason: str
+
+
 class SelfAssessmentRecorded(RecordEvent):
     """The learner's own view, kept apart from staff ratings."""
 
@@ -273,6 +308,9 @@ LEARNER_EVENTS = (
     ObservationRecorded,
     ObservationCorrected,
     ObservationWithdrawn,
+    PhotoAttached,
+    PhotoChosenForPack,
+    PhotoRemoved,
     SelfAssessmentRecorded,
     ProgressReviewHeld,
     SummativeAssessmentRecorded,

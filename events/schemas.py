@@ -15,6 +15,7 @@ from events.vocabulary import (
     NEW_TO_LEARNER,
     DESTINATIONS,
     OUTCOME_JUDGEMENTS,
+    PASSWORD_LINKS,
     PFA_AREAS,
     PROMPT_LEVELS,
     RATINGS,
@@ -156,6 +157,29 @@ class ObservationWithdrawnSchema(EventSchema):
     reason = string(required=True)
 
 
+class PhotoAttachedSchema(EventSchema):
+    observation_id = uuid_str(required=True)
+    photo_id = uuid_str(required=True)
+    content_type = one_of(("image/jpeg",), required=True)
+    sha256 = string(validate=validate.Regexp(r"^[0-9a-f]{64}$"), required=True)
+    received_sha256 = string(validate=validate.Regexp(r"^[0-9a-f]{64}$"), required=True)
+    size = fields.Integer(validate=validate.Range(min=1), required=True)
+    width = fields.Integer(validate=validate.Range(min=1), required=True)
+    height = fields.Integer(validate=validate.Range(min=1), required=True)
+    thumb_sha256 = string(validate=validate.Regexp(r"^[0-9a-f]{64}$"), required=True)
+
+
+class PhotoChosenForPackSchema(EventSchema):
+    photo_id = uuid_str(required=True)
+    chosen = fields.Boolean(required=True)
+    reason = string(required=True)
+
+
+class PhotoRemovedSchema(EventSchema):
+    photo_id = uuid_str(required=True)
+    reason = string(required=True)
+
+
 class SelfAssessmentRecordedSchema(EventSchema):
     self_assessment_id = uuid_str(required=True)
     target_id = uuid_str(required=True)
@@ -258,6 +282,7 @@ class LearnerImportedSchema(EventSchema):
 class ProviderRegisteredSchema(EventSchema):
     slug = string(required=True)
     name = string(required=True)
+    reason = string(required=True)  # version 2; "" for version 1
 
 
 class UserRegisteredSchema(EventSchema):
@@ -276,10 +301,43 @@ class PasswordChangedSchema(EventSchema):
 
 class CaseloadLearnerAddedSchema(EventSchema):
     learner_id = uuid_str(required=True)
+    reason = string(required=True)  # version 2; "" for version 1
 
 
 class CaseloadLearnerRemovedSchema(EventSchema):
     learner_id = uuid_str(required=True)
+    reason = string(required=True)
+
+
+class UserInvitedSchema(EventSchema):
+    email = fields.Email(required=True)
+    display_name = string(required=True)
+    user_role = one_of(ROLES, required=True)
+    user_provider = string(allow_none=True, required=True)
+    reason = string(required=True)
+
+
+class PasswordLinkIssuedSchema(EventSchema):
+    kind = one_of(PASSWORD_LINKS, required=True)
+    reason = string(required=True)
+
+
+class PasswordSetWithLinkSchema(EventSchema):
+    password_hash = string(load_only=True, required=True)
+    kind = one_of(PASSWORD_LINKS, required=True)
+
+
+class UserDeactivatedSchema(EventSchema):
+    reason = string(required=True)
+
+
+class UserReactivatedSchema(EventSchema):
+    reason = string(required=True)
+
+
+class UserRoleChangedSchema(EventSchema):
+    user_role = one_of(ROLES, required=True)
+    user_provider = string(allow_none=True, required=True)
     reason = string(required=True)
 
 

@@ -51,6 +51,10 @@ CONSENTS = ("photographs", "sharing_with_partners", "sharing_with_family")
 # decision about a target and not a judgement of the learner's progress).
 OUTCOME_JUDGEMENTS = ("achieved", "partly_achieved", "not_achieved")
 ROLES = ("tutor", "support", "send_lead", "auditor", "admin")
+# Administration: a one-time link that sets a password (PasswordLinkIssued.kind),
+# and a user's status (the read model's users.status).
+PASSWORD_LINKS = ("invitation", "reset")
+USER_STATUSES = ("active", "invited", "deactivated")
 
 # --- the words people read ------------------------------------------------------------
 # Each value as a label, where it stands on its own: a button, a heading, a list.
@@ -100,6 +104,19 @@ WORDS: dict[str, dict[str, str]] = {
     "cohort_units": {"learners": "learners", "targets": "targets", "outcomes": "EHCP outcomes",
                      "destinations": "destinations"},
     "new_to_learner": {"people": "New people", "place": "New place", "materials": "New materials"},
+    # Administration (web/admin.py): a user's status, and what each admin action did.
+    "role_names": {"tutor": "Tutor", "support": "Learning support assistant", "send_lead": "SEND lead",
+                   "auditor": "Auditor", "admin": "Administrator"},
+    "user_statuses": {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"},
+    "admin_actions": {"ProviderRegistered": "Provider added", "UserRegistered": "User added",
+                      "UserInvited": "User invited", "PasswordChanged": "Password changed",
+                      "PasswordLinkIssued:reset": "Password reset: new link made",
+                      "PasswordLinkIssued:invitation": "New invitation link made",
+                      "PasswordSetWithLink:invitation": "Invitation accepted: password set",
+                      "PasswordSetWithLink:reset": "New password set with the link",
+                      "UserDeactivated": "Deactivated", "UserReactivated": "Reactivated",
+                      "UserRoleChanged": "Role or provider changed",
+                      "CaseloadLearnerAdded": "Added to caseload", "CaseloadLearnerRemoved": "Removed from caseload"},
     # The roles, and the command line's own ("system"), as a change's history names them.
     "roles": {"tutor": "tutor", "support": "support", "send_lead": "send lead", "auditor": "auditor",
               "admin": "admin", "system": "system"},

@@ -29,6 +29,9 @@ class Settings:
     login_hash_concurrency: int = 2  # argon2 checks at once, so sign-in cannot take every thread
     login_hash_wait_seconds: float = 0.1  # wait this long for a turn, then answer 503
     api_invalid_token_limit: str = "30 per minute"  # invalid bearer tokens per address, then 429
+    # Sessions (README, Sessions and passwords): signed out after this long
+    # without a request; a classroom tablet used now and then stays signed in.
+    session_idle_minutes: float = 120.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +59,7 @@ class Settings:
             login_hash_wait_seconds=_number(env, "RARPA_LOGIN_HASH_WAIT_SECONDS", cls.login_hash_wait_seconds,
                                             minimum=0),
             api_invalid_token_limit=_limit(env, "RARPA_API_INVALID_TOKEN_LIMIT", cls.api_invalid_token_limit),
+            session_idle_minutes=_number(env, "RARPA_SESSION_IDLE_MINUTES", cls.session_idle_minutes, minimum=1),
         )
 
     def ensure_dirs(self) -> None:

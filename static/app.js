@@ -63,8 +63,10 @@ function plainText(html) {
 async function keepAndSend(form, submitter) {
   const data = new FormData(form);
   if (submitter && submitter.name) data.set(submitter.name, submitter.value); // the rating tapped
+  const photo = await photoToKeep(form, data.get("photo"));
   const fields = Object.fromEntries(data.entries());
   delete fields.csrf_token; // the current page's token is used when sending
+  delete fields.photo; // the file as chosen: the outbox keeps the resized copy (below)
   fields.id = newId();
   fields.observed_at = new Date().toISOString();
   const item = {
@@ -76,12 +78,34 @@ async function keepAndSend(form, submitter) {
     state: "waiting",
     message: "",
   };
+  if (photo) item.photo = photo;
   await outbox.put(item); // on the tablet first: nothing is lost if the tab closes now
   const details = form.closest("details");
   if (details) details.open = false;
   form.reset();
+  if (window.rarpaPhotos) window.rarpaPhotos.clear(form);
   showPending();
   await flush();
+}
+
+// --- a photo with an observation (static/photos.js makes it) ----------------------------------
+// Kept in the outbox with its observation as the JPEG's bytes (an ArrayBuffer: older
+// Safari could not keep a Blob in IndexedDB) and sent with it, once, as multipart/form-data.
+// The server stores it once however often it is sent: the same observation id and the
+// same bytes are a repeat.
+async function photoToKeep(form, chosenFile) {
+  let blob = window.rarpaPhotos ? await window.rarpaPhotos.take(form) : null;
+  if (!blob && !window.rarpaPhotos && chosenFile && chosenFile.size) blob = chosenFile; // the server re-encodes it
+  if (!blob) return null;
+  return { type: "image/jpeg", size: blob.size, bytes: await blob.arrayBuffer() };
+}
+
+function bodyOf(item) {
+  if (!item.photo) return new URLSearchParams(item.fields);
+  const body = new FormData();
+  for (const [name, value] of Object.entries(item.fields)) body.append(name, value);
+  body.append("photo", new Blob([item.photo.bytes], { type: item.photo.type }), "photo.jpg");
+  return body;
 }
 
 // One sending at a time. A call while one is under way waits for it and for one
@@ -112,12 +136,10 @@ async function sendWaiting() {
     for (const item of items) {
       let response;
       try {
-        response = await fetch(item.url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "X-CSRFToken": csrfToken(), "X-Outbox": "1", "Content-Type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams(item.fields),
-        });
+        const headers = { "X-CSRFToken": csrfToken(), "X-Outbox": "1" };
+        // With a photo the browser writes the multipart Content-Type (and its boundary) itself.
+        if (!item.photo) headers["Content-Type"] = "application/x-www-form-urlencoded";
+        response = await fetch(item.url, { method: "POST", credentials: "same-origin", headers, body: bodyOf(item) });
       } catch (offline) {
         break; // no connection: try again later
       }
@@ -200,9 +222,10 @@ function pendingLine(item) {
   const p = document.createElement("p");
   p.className = item.state === "problem" ? "flash flash-error" : "flash flash-quiet";
   const rating = (item.fields.rating || "").replace("_", " ");
+  const withPhoto = item.photo ? " with a photo" : "";
   p.textContent = item.state === "problem"
-    ? `Not saved (${rating}): ${item.message}`
-    : `Saved on this tablet (${rating}), waiting to send.`;
+    ? `Not saved (${rating})${withPhoto}: ${item.message}`
+    : `Saved on this tablet (${rating})${withPhoto}, waiting to send.`;
   return p;
 }
 
@@ -240,6 +263,22 @@ function renderProblems(problems) {
       }
     });
     li.append(discard);
+    if (item.photo) {
+      // Refused for its photo (say, consent changed meanwhile): the observation can still go.
+      const without = document.createElement("button");
+      without.type = "button";
+      without.className = "btn btn-quiet";
+      without.textContent = "Send without the photo";
+      without.addEventListener("click", async () => {
+        delete item.photo;
+        item.state = "waiting";
+        item.message = "";
+        await outbox.put(item);
+        showPending();
+        flush();
+      });
+      li.append(" ", without);
+    }
     list.append(li);
   }
   panel.replaceChildren(heading, list);
@@ -302,3 +341,12 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // For tests and the curious: window.rarpaOutbox.all() lists what is waiting.
 window.rarpaOutbox = { all: outbox.all, flush, keep: keepAll, newId };
+
+// --- a session that ended (web/sessions.py) ---------------------------------------------------
+// The sign-in page after a session ended for lack of use: no learner's page stays in the
+// offline copy on a tablet that was left; the outbox is kept, to send after signing in.
+document.addEventListener("DOMContentLoaded", () => {
+  if (document.querySelector("[data-forget-pages]") && navigator.serviceWorker && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage({ type: "forget" });
+  }
+});

@@ -160,6 +160,8 @@ def set_aside_what_the_pack_gained(pack: dict) -> None:
     for outcome in pack["outcomes"]:
         # End-of-programme judgements (issue 10): the old store has none.
         assert outcome.pop("summative_judgement") is None
+        # Photos chosen for the pack (issue 12): the old store has none.
+        assert outcome.pop("photos") == []
         for target in outcome["targets"]:
             assert target.pop("summative_judgement") is None
 

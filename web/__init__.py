@@ -25,13 +25,18 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web import auth as web_auth
     from web import common, problems
     from web.api import api
+    from web import photo_api  # noqa: F401 (its routes join the API's blueprint, route table and authentication)
     from web.bundles import bundles
     from web.group import group
     from web.cohort import cohort
+    from web.admin import admin
     from web.erasure import erasure
+    from web.invitation import invitation
     from web.evidence import evidence
     from web.pages import pages
+    from web import photos as web_photos
     from web.plan import plan
+    from web.placements import placements
     from web.reviews import reviews
     from web.services import Services
     from web.shell import shell
@@ -40,6 +45,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web import as_at
 
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
+    app.request_class = web_photos.UploadsInMemory  # a photo may be bigger, and is never spooled to disk
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024  # observations are small; refuse floods
     app.json.sort_keys = False
     if services is None:
@@ -55,13 +61,18 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     app.register_blueprint(web_auth.auth)
     app.register_blueprint(pages)
     app.register_blueprint(evidence)
+    app.register_blueprint(web_photos.photos)
+    web_photos.install(app)
     app.register_blueprint(reviews)
     app.register_blueprint(group)
     app.register_blueprint(cohort)
     app.register_blueprint(plan)
+    app.register_blueprint(placements)
     app.register_blueprint(stage5)
     app.register_blueprint(bundles)
     app.register_blueprint(erasure)
+    app.register_blueprint(admin)
+    app.register_blueprint(invitation)
     app.register_blueprint(workspace)
     as_at.install(app)
     app.register_blueprint(shell)

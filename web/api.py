@@ -23,6 +23,7 @@ from rarpa.read import timeline
 from rarpa.service import portable
 from rarpa.service import schemas as S
 from rarpa.service.access import NotFound
+from web import rules
 from web.auth import signin
 from web.common import client_address, learner_in_sight, learner_opened, services
 from web.openapi import spec_for
@@ -41,6 +42,7 @@ class RouteDoc:
     status: int
     query: dict[str, str]
     public: bool = False
+    endpoint: str = ""  # the view's name: its rule in web/rules.py is "api.<endpoint>"
 
 
 ROUTES: list[RouteDoc] = []
@@ -48,7 +50,7 @@ ROUTES: list[RouteDoc] = []
 
 def route(rule, method="GET", *, summary, body=None, returns=None, status=200, query=None, public=False):
     def register(fn):
-        ROUTES.append(RouteDoc(rule, method, summary, body, returns, status, query or {}, public))
+        ROUTES.append(RouteDoc(rule, method, summary, body, returns, status, query or {}, public, fn.__name__))
         api.add_url_rule(rule, endpoint=fn.__name__, view_func=fn, methods=[method])
         return fn
 
@@ -134,6 +136,7 @@ def authenticate():
         raise Problem(401, "This token is not valid (unknown or revoked).",
                       headers={"WWW-Authenticate": 'Bearer realm="rarpa", error="invalid_token"'})
     g.actor = actor
+    rules.gate()  # the rule table's answer for a learner's route, before the view
     return None
 
 
@@ -489,3 +492,4 @@ def openapi():
 def _spec() -> dict:
     """Built once: the route table is complete when this module has been imported."""
     return spec_for(ROUTES)
+

@@ -15,7 +15,11 @@ at once (`SignIn.hashing`); a request that cannot get a turn quickly answers
 503 rather than holding a server thread, so the API and signed-in pages stay
 responsive during a flood. Counters are in RARPA_RATELIMIT_STORAGE (memory://,
 per process, by default); the pair locks and the argon2 bound are always per
-process.
+process. "Confirm it's you" (``confirm``, POST /confirm) has the same limits.
+
+Sessions end after a while without use and twelve hours after signing in;
+``recent_sign_in_required`` asks for the password again before a sensitive
+action (both in web/sessions.py; README, "Sessions and passwords").
 """
 
 from __future__ import annotations
@@ -31,19 +35,23 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
-from rarpa.service.access import Actor, NotFound
-from rarpa.service.application import Erased
+from rarpa.service.access import Actor
+from web import rules
+from web import sessions
 from web.common import client_address, services
+from web.forms import Field, Form
+from web.sessions import recent_sign_in_required  # noqa: F401  (import it from here: web/sessions.py)
 
 auth = Blueprint("auth", __name__)
 log = logging.getLogger("rarpa.web.auth")
 
 BUSY_SECONDS = 2  # Retry-After when every argon2 turn is taken
+PASSWORD_PAGES = ("auth.login", "auth.confirm")  # where a password is typed: the same limits on both
 EMAIL_MAX = 254  # no address is longer (RFC 5321); longer input is cut for the counters
 
 
@@ -142,10 +150,10 @@ class SignIn:
         self.hash_wait = settings.login_hash_wait_seconds
         self.per_account = parse_many(settings.login_limit_per_account)
         self.invalid_tokens = parse_many(settings.api_invalid_token_limit)
-        # Every POST /login from one address counts, whatever happens next;
-        # refused before the form is even read.
-        self.limiter.limit(settings.login_limit_per_address, methods=["POST"], scope="login-address",
-                           exempt_when=lambda: request.endpoint != "auth.login")(auth)
+        # Every POST /login or /confirm from one address counts (one count for
+        # both), whatever happens next; refused before the form is even read.
+        self.limiter.shared_limit(settings.login_limit_per_address, methods=["POST"], scope="login-address",
+                                  exempt_when=lambda: request.endpoint not in PASSWORD_PAGES)(auth)
 
     # --- counters in the rate-limit storage ----------------------------------------------
     def _wait(self, items, *identifiers: str, hit: bool) -> int:
@@ -232,28 +240,47 @@ def configure(app) -> None:
         raise SystemExit(f"RARPA_RATELIMIT_STORAGE {services.settings.ratelimit_storage!r}: {e}") from e
 
 
+# How many times the user's sessions had been ended (a deactivation, a password
+# reset) when this session began: if more have been since, it has ended too.
+SESSIONS_ENDED = "sessions_ended"
+
+
+def start_session(actor: Actor) -> None:
+    """A new signed-in session (at sign-in, or a password set with a one-time link)."""
+    session.clear()
+    session.permanent = True
+    session["user_id"] = actor.user_id
+    session[SESSIONS_ENDED] = services().app.session_mark(actor.user_id)
+    sessions.begin()
+
+
 def current_actor() -> Actor | None:
+    """The signed-in person, loaded afresh on every request (a new role counts
+    at once); None, and the session cleared, when the account is gone, not
+    active, or its sessions were ended after this one began."""
     user_id = session.get("user_id")
     if not user_id:
         return None
-    app = services().app
-    try:
-        user = app.user_by_id(user_id)
-    except (NotFound, Erased):
+    actor = services().app.session_actor(user_id, session.get(SESSIONS_ENDED, 0))
+    if actor is None:
         session.clear()
-        return None
-    return app.actor_for(user)
+    return actor
 
 
 def login_required(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        actor = current_actor()
+        why = sessions.ended()  # idle too long, or signed in too long ago: cleared (web/sessions.py)
+        actor = None if why else current_actor()
         if actor is None:
             if request.headers.get("HX-Request") or request.headers.get("X-Outbox"):
-                return ("Your session has ended: please sign in again.", 401)
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                # The outbox keeps what it holds and sends it once they have signed in again.
+                return (sessions.ended_message(why) or "Your session has ended: please sign in again.", 401)
+            return redirect(url_for("auth.login", next=sessions.page_holding_the_form(),
+                                    **({"ended": why} if why else {})))
         g.actor = actor
+        sessions.still_in_use()
+        rules.gate()  # the rule table's answer for a learner's route, before the view
         return view(*args, **kwargs)
 
     return wrapped
@@ -279,6 +306,8 @@ def _rate_limited(e: RateLimitExceeded):
     except Exception:  # storage unreachable
         wait = 60
     wait = max(1, wait)
+    if request.endpoint == "auth.confirm":
+        return _confirm_page({"password": [too_many_message(wait)]}, 429, {"Retry-After": str(wait)})
     try:
         email = (request.form.get("email") or "").strip()
     except HTTPException:  # e.g. a body over the size limit: refuse all the same
@@ -313,16 +342,58 @@ def login():
         if actor is None:
             error = "That email and password do not match an account. Check them and try again."
         else:
-            session.clear()
-            session.permanent = True
-            session["user_id"] = actor.user_id
-            target = request.args.get("next") or ""
+            start_session(actor)
             # Only ever go back to a page of this app.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("pages.today")
+            target = sessions.safe_target(request.args.get("next")) or url_for("pages.today")
             return redirect(target)
     status = 401 if error else 200
-    return render_template("login.html", error=error, email=email), status
+    return render_template("login.html", error=error, email=email,
+                           ended=sessions.ended_message(request.args.get("ended"))), status
+
+
+# --- "Confirm it's you": the password again before a sensitive action (web/sessions.py) ---------
+CONFIRM = Form(Field("password", "Password", "your password"))
+
+
+def _confirm_page(errors: dict | None = None, status: int = 200, headers: dict | None = None):
+    try:
+        target = sessions.safe_target(request.values.get("next")) or url_for("pages.today")
+        again = request.values.get("again") == "1"
+    except HTTPException:  # e.g. a body over the size limit
+        target, again = url_for("pages.today"), False
+    return (render_template("confirm.html", form=CONFIRM, errors=errors or {}, target=target, again=again),
+            status, headers or {})
+
+
+@auth.route("/confirm", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """The signed-in person's password again, with the limits of signing in
+    (the address's rate limit, the (account, address) lock, the account's
+    limit, the argon2 bound); then back to where they were (``next``)."""
+    if request.method == "GET":
+        return _confirm_page()
+    password = request.form.get("password") or ""
+    if not password:
+        return _confirm_page(CONFIRM.plain({"password": ["Missing data for required field."]}), 422)
+    guard, account, address = signin(), account_of(g.actor.email or ""), client_address()
+    wait = guard.refusal(account, address)
+    if wait:
+        return _confirm_page({"password": [too_many_message(wait)]}, 429, {"Retry-After": str(wait)})
+    with guard.hashing_turn() as turn:
+        if not turn:
+            return _confirm_page({"password": ["Checking passwords is busy just now. Try again in a few seconds."]},
+                                 503, {"Retry-After": str(BUSY_SECONDS)})
+        checked = services().app.authenticate(g.actor.email or "", password)
+    if checked is None or checked.user_id != g.actor.user_id:
+        guard.failed(account, address)
+        return _confirm_page({"password": ["That is not your password. Check it and try again"]}, 401)
+    guard.succeeded(account, address)
+    sessions.password_entered()
+    # The form that sent them here was not sent (web/sessions.py says why): they press it again.
+    again = request.values.get("again") == "1"
+    flash("Confirmed. Now press the button again." if again else "Confirmed: you can carry on.", "confirmed")
+    return redirect(sessions.safe_target(request.values.get("next")) or url_for("pages.today"), 303)
 
 
 @auth.post("/logout")

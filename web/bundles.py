@@ -17,6 +17,8 @@ is no script and nothing is fetched, so they open from the ZIP on any
 computer. Downloads are POST forms (with the CSRF token): a service worker
 never keeps a POST's answer, and a link cannot be followed, prefetched or
 cached by accident; each is written to the access log before it is made.
+Each asks for the password again when it was not typed in the last few
+minutes (web/sessions.py ``recent_sign_in_required``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, Response, g, has_request_context, render_template
+from flask import Blueprint, Response, g, has_request_context, render_template, url_for
 
 from rarpa.read import annual_review, bundles as parts
 from rarpa.service import access
-from web.auth import login_required
-from web.common import learner_opened, services
+from web.auth import login_required, recent_sign_in_required
+from web.common import learner_in_sight, learner_opened, services
 from web.downloads import ascii_slug, content_disposition
 
 bundles = Blueprint("bundles", __name__)
@@ -157,13 +159,25 @@ def _download(kind: str, learner_id: str) -> Response:
         "Cache-Control": "private, no-store"})
 
 
+def _may_share(learner_id: str) -> None:
+    learner_in_sight(learner_id, access.SHARE)  # 404 / 403 before any password is asked for
+
+
+def _learner_page(learner_id: str) -> str:
+    """Where the download buttons are: back there after "Confirm it's you"."""
+    return url_for("pages.learner", learner_id=learner_id) + "#bundles-h"
+
+
+# The whole record leaves the college: the password again if not typed in the last few minutes.
 @bundles.post("/learners/<learner_id>/transfer-pack.zip")
 @login_required
+@recent_sign_in_required(check=_may_share, back=_learner_page)
 def transfer_pack_zip(learner_id):
     return _download(parts.TRANSFER, learner_id)
 
 
 @bundles.post("/learners/<learner_id>/subject-access.zip")
 @login_required
+@recent_sign_in_required(check=_may_share, back=_learner_page)
 def subject_access_zip(learner_id):
     return _download(parts.SUBJECT_ACCESS, learner_id)

@@ -15,6 +15,12 @@ server goes on running.
 
 Only a role that may erase (``access.ERASE``: the administrator) opens these
 pages; anyone else is refused with 403, like every page a role may not use.
+The administrator is asked for their password again ("Confirm it's you",
+web/sessions.py) when they have not typed it in the last few minutes: on
+opening the erasure and, again if it has gone stale, on each step's POST.
+Step 2 can be opened with the reference in the address
+(``/admin/erasure?learner_id=...``), so that is where a confirmation sends
+them back to.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from rarpa.read import queries
 from rarpa.service import access
 from rarpa.service.schemas import Text
-from web.auth import login_required
+from web.auth import login_required, recent_sign_in_required
 from web.common import client_address, services, submit
 from web.forms import Field, Form
 from web.problems import flatten
@@ -56,9 +62,19 @@ class ErasureIn(Schema):
     reason = Text(required=True, validate=[validate.Length(min=1), validate.Length(max=REASON_MAX)])
 
 
-def _may_erase() -> None:
+def _may_erase(**_) -> None:
     if not g.actor.may(access.ERASE):
         raise access.Forbidden(f"a {g.actor.role} cannot erase a learner's data")
+
+
+def _back() -> str:
+    """Where "Confirm it's you" sends the administrator back to: the page
+    asked for; after a step's POST, step 2 for the learner whose reference
+    was sent (the name and reason are typed again), or step 1."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    reference = request.form.get("learner_id", "").strip()
+    return url_for("erasure.find", learner_id=reference) if reference else url_for("erasure.find")
 
 
 def _same_name(typed: str, name: str) -> bool:
@@ -84,13 +100,14 @@ def _confirm_page(subject: dict, values: dict | None = None, errors: dict | None
 
 @erasure.route("/admin/erasure", methods=["GET", "POST"])
 @login_required
+@recent_sign_in_required(check=_may_erase, back=_back)
 def find():
-    """Step 1: the record's reference. Step 2 (the answer to a good one): who
-    it is, and the form that confirms the erasure."""
+    """Step 1: the record's reference. Step 2 (the answer to a good one, sent
+    or in the address): who it is, and the form that confirms the erasure."""
     _may_erase()
-    if request.method == "GET":
+    if request.method == "GET" and "learner_id" not in request.args:
         return _find_page()
-    values = {"learner_id": request.form.get("learner_id", "").strip()}
+    values = {"learner_id": request.values.get("learner_id", "").strip()}
     reference = values["learner_id"]
     if not reference:
         return _find_page(values, FIND.plain({"learner_id": ["Missing data for required field."]}), 422)
@@ -115,6 +132,7 @@ def find():
 
 @erasure.post("/admin/erasure/confirm")
 @login_required
+@recent_sign_in_required(check=_may_erase, back=_back)
 def confirm():
     """Step 2 sent: the typed name must be the learner's, and a reason given;
     then the erasure, and this process's read model caught up and scrubbed."""

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from events.vocabulary import CONTEXTS, RATINGS, WORDS
 from rarpa.read import queries
 from rarpa.read import evidence as found
+from rarpa.read import photos as photo_reads
 from web import as_at
 from web.auth import login_required
 from web.common import learner_opened, services
@@ -76,6 +77,7 @@ def evidence_page(learner_id):
         "newest_url": url_for(".evidence_page", learner_id=lid, **chosen) if page_first > 1 else None,
         "remaining": chunk["count"] - shown_to, "chosen": chosen, "filtered": bool(chosen),
         "by_target": "target" in chosen, "chunk": CHUNK, "page_first": page_first,
+        "photos": photo_reads.of_observations(conn, lid, [r["id"] for r in chunk["rows"]]),
     }
     if request.headers.get("HX-Request") and after:
         response = render_template("_evidence_rows.html", oob=True, **view)

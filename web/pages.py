@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from events.vocabulary import NEW_TO_LEARNER
 from rarpa.read import queries
 from rarpa.read import cohort
+from rarpa.read import photos as photo_reads
 from rarpa.service.access import scope
 from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
 from web import as_at
 from web.auth import login_required
 from web.common import form_fields, learner_in_sight, learner_opened, services, submit
+from web.photos import posted_photo
 
 pages = Blueprint("pages", __name__)
 
 # The record form's fields, as a message about them names them.
 FIELD_WORDS = {"id": "This observation", "rating": "Rating", "observed_at": "Time", "target_id": "Target",
-               "context": "Where", "prompt_level": "Prompt", "note": "Note"}
+               "context": "Where", "prompt_level": "Prompt", "note": "Note", "photo": "Photo"}
 
 
 @pages.get("/")
@@ -37,7 +40,8 @@ def today():
 
 def _card_context(conn, learner_id: str, target: dict, **extra) -> dict:
     return {"learner_id": learner_id, "t": target, "new_id": str(uuid.uuid4()),
-            "last_context": queries.last_context(conn, g.actor.user_id), **extra}
+            "last_context": queries.last_context(conn, g.actor.user_id),
+            "may_photograph": photo_reads.may_photograph(conn, learner_id), **extra}
 
 
 @pages.get("/learners/<learner_id>")
@@ -53,7 +57,8 @@ def learner(learner_id):
         name=queries.short_name(about["preferred_name"], about["name"]),
         new_id=lambda: str(uuid.uuid4()), last_context=queries.last_context(conn, g.actor.user_id),
         can_record=g.actor.may("record") and moment is None, reviews=queries.reviews(conn, lid),
-        aims=queries.aims(conn, lid), **as_at.judged_against(),
+        aims=queries.aims(conn, lid), may_photograph=photo_reads.may_photograph(conn, lid),
+        **as_at.judged_against(),
     )
 
 
@@ -75,7 +80,10 @@ def record(learner_id):
     """Recording, from the outbox script (or a plain form post without scripts).
     Answers with the refreshed target card: 201 new, 200 an exact repeat."""
     raw = _form_observation()
-    done = submit(ObservationIn, raw, lambda data: services().app.record_observation(
+    photo = posted_photo()  # kept with the observation, in the same transaction (web/photos.py)
+    record_it = (services().app.record_observation if photo is None else
+                 partial(services().app.record_observation_with_photo, photo=photo))
+    done = submit(ObservationIn, raw, lambda data: record_it(
         g.actor, learner_id, observation_id=str(data.pop("id")), target_id=str(data.pop("target_id")), **data))
     if done.errors:
         return _card_problem(raw, done.status, done.errors)
@@ -148,7 +156,7 @@ def observation(learner_id, observation_id):
     return render_template(
         "observation.html", obs=obs, target=target, lid=lid, errors=errors, form=form, history=history, action=action,
         name=queries.learner_name(conn, lid), done=request.args.get("done"),
-        names=queries.user_names(conn),
+        names=queries.user_names(conn), photos=photo_reads.of_observation(conn, lid, observation_id),
     ), status
 
 

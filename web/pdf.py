@@ -12,6 +12,9 @@ hosts and ports, other schemes (``file:``, ``ftp:``, and ``data:`` too: nothing
 of ours needs it), and any path outside ``static/`` however it is spelt (``..``,
 percent-encoded dots or slashes, backslashes, NUL bytes, symlinks). A refused
 resource is left out, WeasyPrint logs a warning, and the PDF is still made.
+The one exception is what a view hands over with the document, by exact URL
+under the same fictitious base: the annual-review pack's chosen photos, opened
+and checked by the service before the PDF is made (web/photos.py).
 
 Imports WeasyPrint, which is large: import this module where a PDF is made.
 """
@@ -58,20 +61,31 @@ def static_file(url: str, folder: Path = STATIC) -> Path:
 
 
 class StaticFilesOnly(URLFetcher):
-    """A WeasyPrint URL fetcher that reads our static files from disk, and nothing else."""
+    """A WeasyPrint URL fetcher that reads our static files from disk, and
+    nothing else; plus, for one document, the files it is handed in memory
+    (``given``: exact URL under BASE_URL -> (bytes, content type), such as the
+    annual-review pack's chosen photos, already opened and checked)."""
 
-    def __init__(self, folder: Path = STATIC):
+    def __init__(self, folder: Path = STATIC, given: dict[str, tuple[bytes, str]] | None = None):
         # No scheme allowed and no redirects, should anything reach the parent's fetch.
         super().__init__(allowed_protocols=(), allow_redirects=False)
         self._folder = folder
+        self._given = dict(given or {})
 
     def fetch(self, url, headers=None):
+        if isinstance(url, str) and url in self._given:
+            data, kind = self._given[url]
+            return URLFetcherResponse(url, data, {"Content-Type": kind})
         path = static_file(url, self._folder)
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
 
 
-def render_pdf(html: str) -> bytes:
+def render_pdf(html: str, given: dict[str, tuple[bytes, str]] | None = None) -> bytes:
     """The PDF of ``html``: relative URLs resolve against BASE_URL, so
-    ``href="static/pack.css"`` is read from static/pack.css."""
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
+    ``href="static/pack.css"`` is read from static/pack.css; ``given`` are
+    the only other files it may name (see StaticFilesOnly)."""
+    for url in given or {}:
+        if not url.startswith(BASE_URL) or url.startswith(STATIC_URL):
+            raise ValueError(f"a file given to a PDF must be named under {BASE_URL}, outside static/: {url!r}")
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly(given=given)).write_pdf()

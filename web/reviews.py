@@ -14,6 +14,7 @@ from rarpa.service.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
 from web import as_at as instant
 from web.auth import login_required
 from web.common import form_fields, learner_in_sight, learner_opened, services, submit
+from web.photos import pack_photo_files, photos_to_choose
 from web.downloads import ascii_slug, content_disposition
 
 reviews = Blueprint("reviews", __name__)
@@ -166,7 +167,8 @@ def annual_review_page(learner_id):
             return redirect(url_for("reviews.annual_review_page", learner_id=lid, held=1))
         errors, status = done.errors, done.status
     return render_template("annual_review.html", pack=pack, lid=lid, errors=errors, form=request.form,
-                           today=datetime.now(timezone.utc).date().isoformat(), **_fingerprinted(pack)), status
+                           today=datetime.now(timezone.utc).date().isoformat(), **_fingerprinted(pack),
+                           period_photos=photos_to_choose(lid, pack)), status
 
 
 def _fingerprinted(pack: dict) -> dict:
@@ -184,11 +186,12 @@ def annual_review_pdf(learner_id):
     from web.pdf import render_pdf  # loaded on first use: WeasyPrint is large
 
     pack = _pack(learner_id, "annual-review pack (PDF)")
+    given, pdf_photos = pack_photo_files(pack)  # the chosen photos, opened here for the PDF (web/photos.py)
     html = render_template("annual_review_pdf.html", pack=pack, made=datetime.now(timezone.utc), pdf=True,
-                           **_fingerprinted(pack))
+                           pdf_photos=pdf_photos, **_fingerprinted(pack))
     name = pack["learner"]["preferred_name"][:40]  # the date stays in the filename
     disposition = content_disposition(
         "inline", f"annual-review-{name}-{pack['to']}.pdf",
         ascii_filename=f"annual-review-{ascii_slug(name, 'learner')}-{pack['to']}.pdf")
-    return Response(render_pdf(html), mimetype="application/pdf",
+    return Response(render_pdf(html, given), mimetype="application/pdf",
                     headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})

@@ -18,7 +18,7 @@ VENDOR = {
     "axe.min.js": ROOT / "node_modules" / "axe-core",
 }
 STATIC = ROOT / "static"
-SHELL_FILES = ["app.css", "app.js", "group.js", "icons/icon-192.png", "icons/icon-512.png"]
+SHELL_FILES = ["app.css", "app.js", "group.js", "photos.js", "icons/icon-192.png", "icons/icon-512.png"]
 
 
 @lru_cache(maxsize=1)

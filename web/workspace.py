@@ -61,7 +61,7 @@ FINGERPRINT = Form(
 # What changed between two instants, grouped by what it did to the record: (key, heading, event types).
 CHANGE_GROUPS = (
     ("corrected", "Corrected or amended", {"ObservationCorrected", "EHCPOutcomeAmended"}),
-    ("withdrawn", "Withdrawn", {"ObservationWithdrawn"}),
+    ("withdrawn", "Withdrawn", {"ObservationWithdrawn", "PhotoRemoved"}),
     ("revised", "Revised", {"TargetRevised"}),
     ("closed", "Closed or ended", {"TargetClosed", "ProviderLeft", "LearnerDataErased"}),
     ("added", "Added", None),  # everything else

@@ -107,6 +107,17 @@ def provider_add(slug, name):
     click.echo(f"{'added' if written.created else 'already there'}: {written.result}")
 
 
+@provider.command("leave")
+@click.argument("learner_id")
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why the provider stops working with the learner.")
+def provider_leave(learner_id, slug, reason):
+    """A provider stops working with a learner (the end of a dual placement):
+    its staff lose sight of the learner at once; what they recorded stays."""
+    written = _app().leave_provider(_actor(), learner_id, provider=slug, reason=reason)
+    click.echo(f"{slug} no longer works with {written.learner_id}")
+
+
 @main.group()
 def user():
     """Staff accounts."""
@@ -118,11 +129,23 @@ def user():
 @click.option("--provider", default=None, help="The provider's short code (tutor, support, send_lead).")
 @click.option("--name", "display_name", default="", help="Name shown to colleagues.")
 def user_add(email, role, provider, display_name):
-    """Add a user; the password is read from standard input."""
+    """Add a user; the password is read from standard input.
+
+    The password policy (rarpa/service/passwords.py) applies: at least 12
+    characters, not a common password, not the email or name."""
+    from rarpa.service.passwords import password_problem
+
     if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        for _ in range(3):
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            problem = password_problem(password, email=email, name=display_name)
+            if not problem:
+                break
+            click.secho(problem + ".", fg="red", err=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
+    if problem := password_problem(password, email=email, name=display_name):
+        _fail(problem)  # before anything is written (the service checks again)
     from marshmallow import ValidationError
 
     from rarpa.service.schemas import UserIn
@@ -135,6 +158,47 @@ def user_add(email, role, provider, display_name):
         _actor(), email=email, role=role, password=password, provider=provider, display_name=display_name
     )
     click.echo(f"added {email} ({role}) as {written.result}")
+
+
+def _input(schema, body: dict) -> dict:
+    from marshmallow import ValidationError
+
+    try:
+        return schema().load(body)
+    except ValidationError as e:
+        _fail("; ".join(f"{k}: {' '.join(v)}" for k, v in e.messages.items()))
+
+
+@user.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["tutor", "support", "send_lead", "auditor", "admin"]))
+@click.option("--provider", default=None, help="The provider's short code (tutor, support, send_lead).")
+@click.option("--name", "display_name", required=True, help="The person's full name.")
+@click.option("--reason", default="Invited at the command line", show_default=True, help="Why they need an account.")
+def user_invite(email, role, provider, display_name, reason):
+    """Invite a user, as the admin pages do: prints the one-time link's path
+    (/invite/...; put the server's address in front). It sets the password,
+    works once, for 7 days."""
+    from rarpa.service.schemas import InviteIn
+
+    data = _input(InviteIn, {"email": email, "role": role, "provider": provider, "display_name": display_name,
+                             "reason": reason})
+    written = _app().invite_user(_actor(), **data)
+    click.echo(f"/invite/{written.result['token']}")
+
+
+@user.command("deactivate")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why the account is deactivated (kept in the admin audit list).")
+def user_deactivate(email, reason):
+    """Deactivate a user at once: signed out everywhere, API tokens revoked,
+    any one-time link void."""
+    from rarpa.service.schemas import AdminReasonIn
+
+    data = _input(AdminReasonIn, {"reason": reason})
+    app = _app()
+    app.deactivate_user(_actor(), user_id=str(app.user(email).id), reason=data["reason"])
+    click.echo(f"deactivated {email.strip().lower()}")
 
 
 @main.group()

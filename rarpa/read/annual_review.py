@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from events.vocabulary import PACK_WORDS, PFA_AREAS, WORDS
 from rarpa.read import history, queries
+from rarpa.read import photos as photo_reads
 from rarpa.record import limits, measures
 
 EVIDENCE_PER_OUTCOME = 4
@@ -127,6 +128,13 @@ def _judgement(row: dict | None) -> dict | None:
     return {k: row[k] for k in ("judgement", "summary", "assessed_on")} if row else None
 
 
+def _pack_photo(p: dict) -> dict:
+    """A chosen photo as the pack gives it: which one, and what it shows in words."""
+    return {"id": p["id"], "observation_id": p["observation_id"], "observed_at": p["observed_at"],
+            "where": PACK_WORDS["contexts"].get(p["context"] or "", ""), "rating": p["rating"], "note": p["note"],
+            "target_text": p["target_text"], "width": p["width"], "height": p["height"]}
+
+
 def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date, fingerprint: str = "") -> dict:
     check_period(start, end)
     learner = queries.learner(conn, learner_id)
@@ -179,6 +187,9 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         }
         targets[t["id"]]["summary"] = _target_summary(targets[t["id"]], name)
 
+    # The photos the SEND lead chose for the pack, of this period's evidence (each under
+    # every outcome its target serves); as at an instant, those chosen by then.
+    chosen_photos = photo_reads.of_period(conn, learner_id, first, last, chosen_only=True)
     outcomes = []
     recommendations = []
     for o in sorted(progress["outcomes"], key=lambda o: (PFA_AREAS.index(o["pfa_area"]), o["id"])):
@@ -201,6 +212,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             "distance_in_period": measures.mean_distance(t["distance_in_period"] for t in rows),
             "targets": [{k: v for k, v in t.items() if k != "_during"} for t in rows],
             "evidence": evidence,
+            "photos": [_pack_photo(p) for p in chosen_photos if o["id"] in p["outcome_ids"]],
             "recommendation": recommendation,
             "summative_judgement": _judgement(judged["outcome"].get(o["id"])),
         })

@@ -66,6 +66,8 @@ VIEW_WORDS = {
     "subject access": "made a copy of everything held about you, like this one",
     "access log": "looked at the list of who has looked at your record",
     "observation": "looked at one observation",
+    "photo": "looked at a photo of you",
+    "photo thumbnail": "saw a small copy of a photo of you",
     "cohort list": "looked at a list of learners that you are on",
 }
 

@@ -99,8 +99,9 @@ def _in_sight(actor: Actor) -> tuple[str, list]:
     marks = ",".join("?" * len(values))
     if kind == "all":
         return "1", []
-    if kind == "caseload":
-        return f"l.id IN ({marks})", sorted(values)
+    if kind == "caseload":  # and their provider still works with the learner
+        return (f"l.id IN ({marks}) AND l.id IN (SELECT learner_id FROM learner_providers WHERE provider = ?)",
+                [*sorted(values), actor.provider or ""])
     if kind == "provider":
         return f"l.id IN (SELECT learner_id FROM learner_providers WHERE provider IN ({marks}))", sorted(values)
     return "0", []

@@ -21,12 +21,22 @@ from rarpa.store import scrub
 #   3  programme aims (aims, aim_outcomes)
 #   4  summative judgements of targets and outcomes (summatives); consents (consents, consent_history)
 #   5  observations say what was new to the learner (new_to_learner; ObservationRecorded v2)
-SHAPE = 5
+#   6  administration: users.status and users.awaiting_password; admin_actions (the admin audit list)
+#   7  photo evidence: photos (what each photo is, never its bytes)
+SHAPE = 7
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
     "providers": ({"slug": str, "name": str}, "slug"),
-    "users": ({"id": str, "email": str, "display_name": str, "role": str, "provider": str}, "id"),
+    # status: active, invited or deactivated (vocabulary.USER_STATUSES; NULL in a file of shape 5: active);
+    # awaiting_password: 1 while a one-time link is to set their password.
+    "users": ({"id": str, "email": str, "display_name": str, "role": str, "provider": str, "status": str,
+               "awaiting_password": int}, "id"),
+    # Every change to accounts, providers and caseloads (events.staff.ADMIN_EVENTS), in recorded
+    # order: who (by_id, by_role), what (kind: the event's type, or "type:kind"), to whom
+    # (user_id or provider), which learner for a caseload change, what it set (detail) and why.
+    "admin_actions": ({"seq": int, "at": str, "by_id": str, "by_role": str, "kind": str, "user_id": str,
+                       "provider": str, "learner_id": str, "detail": str, "reason": str}, "seq"),
     "caseload": ({"user_id": str, "learner_id": str}, ("user_id", "learner_id")),
     "learners": (
         {
@@ -110,6 +120,15 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
          "provider": str, "recorded_at": str},
         ("learner_id", "consent"),
     ),
+    # Photos kept with observations: what each is (never its bytes: those stay sealed beside the
+    # events, rarpa/store/photos.py), who took it, whether it is chosen for the pack, removed.
+    "photos": (
+        {"id": str, "seq": int, "learner_id": str, "observation_id": str, "content_type": str, "sha256": str,
+         "thumb_sha256": str, "size": int, "width": int, "height": int, "recorded_at": str, "recorded_by": str,
+         "provider": str, "chosen": int, "chosen_at": str, "chosen_by": str, "status": str, "removed_at": str,
+         "removed_by": str, "removed_reason": str},
+        "id",
+    ),
     "consent_history": (
         {"seq": int, "learner_id": str, "consent": str, "given": int, "reason": str, "recorded_by": str,
          "role": str, "provider": str, "recorded_at": str},
@@ -132,12 +151,15 @@ INDEXES = [
     ("self_assessments", ["learner_id", "assessed_at"]),
     ("summatives", ["learner_id", "kind", "ref_id"]),
     ("consent_history", ["learner_id", "consent"]),
+    ("photos", ["observation_id"]),
+    ("photos", ["learner_id", "chosen"]),
+    ("admin_actions", ["user_id"]),
 ]
 # The tables that hold rows of one learner: emptied when that learner is erased.
 LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
                   "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
                   "unplanned_outcomes", "next_steps", "destinations", "aims", "aim_outcomes",
-                  "summatives", "consents", "consent_history")
+                  "summatives", "consents", "consent_history", "photos")
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -36,6 +36,9 @@ KINDS: dict[str, str] = {
     "ObservationRecorded": "Observation",
     "ObservationCorrected": "Observation corrected",
     "ObservationWithdrawn": "Observation withdrawn",
+    "PhotoAttached": "Photo",
+    "PhotoChosenForPack": "Photo chosen for the pack",
+    "PhotoRemoved": "Photo removed",
     "SelfAssessmentRecorded": "Self-assessment",
     "ProgressReviewHeld": "Progress review",
     "SummativeAssessmentRecorded": "Summative assessment (target)",
@@ -99,6 +102,12 @@ def _what(e: Any, targets: dict[str, str], outcomes: dict[str, str], target_id: 
         return f"{target}: " + "; ".join(bits) if target else "; ".join(bits)
     if kind == "ObservationWithdrawn":
         return "Observation withdrawn"
+    if kind == "PhotoAttached":
+        return (f"{target}: a photo" if target else "A photo") + f" ({e.width} × {e.height} pixels) kept with the observation"
+    if kind == "PhotoChosenForPack":
+        return "Photo used in the annual-review pack" if e.chosen else "Photo taken out of the annual-review pack"
+    if kind == "PhotoRemoved":
+        return "Photo removed and deleted"
     if kind == "SelfAssessmentRecorded":
         answer = W["answers"].get(e.answer, e.answer)
         return f"{target}: “{answer}”" + (f" — {e.words}" if e.words else "")
@@ -193,7 +202,7 @@ def entries(learner_events: Iterable[Any], *, user_names: dict[str, str] | None 
             entry["replaces"] = before["position"]
             entry["replaced_what"] = before["what"]
             before["replaced_by"] = entry["position"]
-        if observation_id and kind != "ObservationWithdrawn":
+        if kind in ("ObservationRecorded", "ObservationCorrected"):  # what a later correction replaces
             observations[observation_id] = entry
         out.append(entry)
     return out

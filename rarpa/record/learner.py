@@ -23,19 +23,21 @@ from events.vocabulary import CONSENTS
 from rarpa.record import measures
 from rarpa.record.dispatch import AppliesEvents, applies
 from rarpa.record.evidence import EvidenceStage
+from rarpa.record.photos import PhotoStage
 from rarpa.record.plan import PlanStage
-from rarpa.record.records import Aim, Destination, Observation, Outcome, Target
+from rarpa.record.records import Aim, Destination, Observation, Outcome, Photo, Target
 from rarpa.record.review import ReviewStage
 from rarpa.record.rules import RuleBroken, iso_date, need, need_text
 
 
-class Learner(PlanStage, EvidenceStage, ReviewStage, AppliesEvents, Aggregate):
+class Learner(PlanStage, EvidenceStage, PhotoStage, ReviewStage, AppliesEvents, Aggregate):
     """One young person's record: enrolment, EHCP outcomes, aims, baselines,
     targets, evidence, reviews and where they go next."""
 
     # Version 2 holds typed records (records.py) where version 1 held plain
     # dicts and each observation as a list of values: see upcast_v1_v2.
-    class_version = 2
+    # Version 3 holds photos (records.Photo): see upcast_v2_v3.
+    class_version = 3
 
     def __init__(self) -> None:
         # State is set by the LearnerEnrolled handler below.
@@ -81,12 +83,16 @@ class Learner(PlanStage, EvidenceStage, ReviewStage, AppliesEvents, Aggregate):
         self.targets: dict[str, Target] = {}
         self.observations: dict[str, Observation] = {}
         self.destinations: dict[str, Destination] = {}
+        self.photos: dict[str, Photo] = {}
         self.erased = False
 
     # --- who works with the learner ------------------------------------------------------
     def join_provider(self, *, stamp: dict, provider: str, lead: bool, reason: str) -> None:
         if provider in self.providers and self.providers[provider] == lead:
             raise RuleBroken("provider", f"{provider} already works with this learner", 409)
+        if provider == self.lead_provider and not lead:
+            # Joining "again" as a partner would leave the learner with no lead provider.
+            raise RuleBroken("provider", f"{provider} already works with this learner as the lead provider", 409)
         self.trigger_event(
             ev.ProviderJoined,
             joined=provider,
@@ -157,7 +163,7 @@ class Learner(PlanStage, EvidenceStage, ReviewStage, AppliesEvents, Aggregate):
         self.erased = True
         self.name = self.preferred_name = "(erased)"
         self.date_of_birth = None
-        for held in ("consents", "outcomes", "aims", "targets", "observations", "destinations"):
+        for held in ("consents", "outcomes", "aims", "targets", "observations", "destinations", "photos"):
             setattr(self, held, {})
 
     def anonymous_shape(self) -> dict:
@@ -215,3 +221,8 @@ class Learner(PlanStage, EvidenceStage, ReviewStage, AppliesEvents, Aggregate):
         state["destinations"] = {
             k: Destination(v["kind"], v["starts_on"], v["sustained_on"]) for k, v in state["destinations"].items()
         }
+
+    @staticmethod
+    def upcast_v2_v3(state: dict) -> None:
+        """A snapshot taken before photos existed held none."""
+        state["photos"] = {}

@@ -75,7 +75,21 @@ class Destination:
         return measures.destination_follow_up(self.starts_on)
 
 
-RECORDS = (Outcome, Aim, Target, Observation, Destination)
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo kept with an observation: the digest of the file as it was sent
+    (a repeat is recognised by it) and of what is kept, whether it was chosen
+    for the annual-review pack, and whether it was removed (its bytes deleted)."""
+
+    observation_id: str
+    received_sha256: str
+    sha256: str  # of the JPEG kept, and of its thumbnail: checked whenever they are read
+    thumb_sha256: str
+    chosen: bool = False
+    removed: bool = False
+
+
+RECORDS = (Outcome, Aim, Target, Observation, Destination, Photo)
 
 
 class RecordAsList(Transcoding):

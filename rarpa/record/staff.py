@@ -9,7 +9,7 @@ import uuid
 from eventsourcing.domain import Aggregate
 
 from events import staff as st
-from events.vocabulary import ROLES
+from events.vocabulary import PACK_WORDS, ROLES
 from rarpa.record.dispatch import AppliesEvents, applies
 from rarpa.record.rules import RuleBroken, need, need_text, provider_id, user_id
 
@@ -21,7 +21,7 @@ class Provider(AppliesEvents, Aggregate):
         pass
 
     @classmethod
-    def register(cls, *, stamp: dict, slug: str, name: str) -> Provider:
+    def register(cls, *, stamp: dict, slug: str, name: str, reason: str = "") -> Provider:
         slug = need_text(slug, "slug", "A short code").lower()
         if not slug.replace("-", "").isalnum():
             raise RuleBroken("slug", "use letters, digits and hyphens only, e.g. northfield")
@@ -30,6 +30,7 @@ class Provider(AppliesEvents, Aggregate):
             id=provider_id(slug),
             slug=slug,
             name=need_text(name, "name", "The provider's name"),
+            reason=reason or "",
             **stamp,
         )
 
@@ -39,8 +40,25 @@ class Provider(AppliesEvents, Aggregate):
         self.name = e.name
 
 
+# Roles that belong to a provider, and those that have a caseload.
+PROVIDER_ROLES = ("tutor", "support", "send_lead")
+CASELOAD_ROLES = ("tutor", "support")
+
+
+def _check_role(role: str, provider: str | None) -> None:
+    need(role, "role", ROLES)
+    if role in PROVIDER_ROLES and not provider:
+        raise RuleBroken("provider", f"is needed for a {PACK_WORDS['roles'][role]}: "
+                                     "they belong to a provider")
+
+
 class User(AppliesEvents, Aggregate):
-    """A member of staff (or auditor, or administrator) and their caseload."""
+    """A member of staff (or auditor, or administrator) and their caseload.
+
+    ``status``: "invited" (never had a password), "active" or "deactivated";
+    ``password_hash`` is "" while a one-time link is waiting to set it;
+    ``sessions_ended`` counts the events that end every session the user had
+    signed in (a session remembers the count it began at)."""
 
     def __init__(self) -> None:
         pass
@@ -56,9 +74,7 @@ class User(AppliesEvents, Aggregate):
         provider: str | None,
         password_hash: str,
     ) -> User:
-        need(role, "role", ROLES)
-        if role in ("tutor", "support", "send_lead") and not provider:
-            raise RuleBroken("provider", f"a {role} belongs to a provider")
+        _check_role(role, provider)
         email = email.strip().lower()
         return cls._create(
             st.UserRegistered,
@@ -79,6 +95,39 @@ class User(AppliesEvents, Aggregate):
         self.provider = e.user_provider
         self.password_hash = e.password_hash
         self.caseload: list[str] = []
+        self.status = "active"
+        self.sessions_ended = 0
+
+    @classmethod
+    def invite(cls, *, stamp: dict, email: str, display_name: str, role: str, provider: str | None,
+               reason: str) -> User:
+        _check_role(role, provider)
+        email = email.strip().lower()
+        return cls._create(
+            st.UserInvited,
+            id=user_id(email),
+            email=email,
+            display_name=need_text(display_name, "display_name", "The name"),
+            user_role=role,
+            user_provider=provider,
+            reason=need_text(reason, "reason", "A reason"),
+            **stamp,
+        )
+
+    @applies(st.UserInvited)
+    def _invited(self, e: st.UserInvited) -> None:
+        self.email = e.email
+        self.display_name = e.display_name
+        self.role = e.user_role
+        self.provider = e.user_provider
+        self.password_hash = ""
+        self.caseload = []
+        self.status = "invited"
+        self.sessions_ended = 0
+
+    @property
+    def may_sign_in(self) -> bool:
+        return self.status == "active" and bool(self.password_hash)
 
     def change_password(self, *, stamp: dict, password_hash: str, reason: str) -> None:
         self.trigger_event(st.PasswordChanged, password_hash=password_hash, reason=reason, **stamp)
@@ -86,11 +135,84 @@ class User(AppliesEvents, Aggregate):
     @applies(st.PasswordChanged)
     def _password_changed(self, e: st.PasswordChanged) -> None:
         self.password_hash = e.password_hash
+        if self.status == "invited":  # the operator set it at the command line
+            self.status = "active"
 
-    def add_to_caseload(self, *, stamp: dict, learner_id: str) -> bool:
+    def _not_deactivated(self, doing: str) -> None:
+        if self.status == "deactivated":
+            raise RuleBroken("user", f"This account is deactivated: reactivate it before you {doing}", 409)
+
+    def issue_password_link(self, *, stamp: dict, reason: str) -> str:
+        """A new one-time link is being made: the old password stops working
+        and every session ends. Returns its kind (invitation or reset)."""
+        self._not_deactivated("make a link")
+        kind = "invitation" if self.status == "invited" else "reset"
+        self.trigger_event(st.PasswordLinkIssued, kind=kind, reason=need_text(reason, "reason", "A reason"),
+                           **stamp)
+        return kind
+
+    @applies(st.PasswordLinkIssued)
+    def _password_link_issued(self, e: st.PasswordLinkIssued) -> None:
+        self.password_hash = ""
+        self.sessions_ended += 1
+
+    def set_password_with_link(self, *, stamp: dict, password_hash: str) -> None:
+        self._not_deactivated("set a password")
+        kind = "invitation" if self.status == "invited" else "reset"
+        self.trigger_event(st.PasswordSetWithLink, password_hash=password_hash, kind=kind, **stamp)
+
+    @applies(st.PasswordSetWithLink)
+    def _password_set_with_link(self, e: st.PasswordSetWithLink) -> None:
+        self.password_hash = e.password_hash
+        self.status = "active"
+
+    def deactivate(self, *, stamp: dict, reason: str) -> None:
+        if self.status == "deactivated":
+            raise RuleBroken("user", "This account is already deactivated", 409)
+        self.trigger_event(st.UserDeactivated, reason=need_text(reason, "reason", "A reason"), **stamp)
+
+    @applies(st.UserDeactivated)
+    def _deactivated(self, e: st.UserDeactivated) -> None:
+        self.status_when_deactivated = self.status
+        self.status = "deactivated"
+        self.sessions_ended += 1
+
+    def reactivate(self, *, stamp: dict, reason: str) -> None:
+        if self.status != "deactivated":
+            raise RuleBroken("user", "This account is not deactivated", 409)
+        self.trigger_event(st.UserReactivated, reason=need_text(reason, "reason", "A reason"), **stamp)
+
+    @applies(st.UserReactivated)
+    def _reactivated(self, e: st.UserReactivated) -> None:
+        self.status = self.status_when_deactivated
+
+    def change_role(self, *, stamp: dict, role: str, provider: str | None, reason: str) -> list[str]:
+        """A new role and/or provider; a caseload that no longer fits is
+        emptied in the same change. Returns the learners taken off it."""
+        _check_role(role, provider)
+        provider = provider or None
+        if (role, provider) == (self.role, self.provider):
+            raise RuleBroken("role", "is the same as now: choose a different role or provider")
+        reason = need_text(reason, "reason", "A reason")
+        provider_before = self.provider
+        self.trigger_event(st.UserRoleChanged, user_role=role, user_provider=provider, reason=reason, **stamp)
+        if role in CASELOAD_ROLES and provider == provider_before:
+            return []
+        removed = list(self.caseload)
+        for learner_id in removed:
+            self.trigger_event(st.CaseloadLearnerRemoved, learner_id=learner_id,
+                               reason=f"The caseload does not fit the new role or provider: {reason}", **stamp)
+        return removed
+
+    @applies(st.UserRoleChanged)
+    def _role_changed(self, e: st.UserRoleChanged) -> None:
+        self.role = e.user_role
+        self.provider = e.user_provider
+
+    def add_to_caseload(self, *, stamp: dict, learner_id: str, reason: str = "") -> bool:
         if str(learner_id) in self.caseload:
             return False
-        self.trigger_event(st.CaseloadLearnerAdded, learner_id=str(learner_id), **stamp)
+        self.trigger_event(st.CaseloadLearnerAdded, learner_id=str(learner_id), reason=reason or "", **stamp)
         return True
 
     @applies(st.CaseloadLearnerAdded)

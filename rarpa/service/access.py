@@ -30,19 +30,40 @@ READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER, ERASE = (
 # Handing a learner's whole record over in one file (web/bundles.py, `rarpa
 # transfer-pack`, `rarpa subject-access`): the SEND lead's, who answers for it.
 SHARE = "share"
+# The auditor's workspace: the timeline, compare and who opened the record.
+AUDIT = "audit"
 
-ALLOWED = {
-    "tutor": {READ, RECORD, REVIEW},
-    "support": {READ, RECORD},
-    "send_lead": {READ, RECORD, PLAN, REVIEW, ENROL, SHARE},
-    "auditor": {READ},
-    "admin": {ADMINISTER, ERASE},
-    "system": {READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER, ERASE, SHARE},
+# How a person stands to a learner. ``CASELOAD``: the learner is on their
+# caseload and their provider still works with the learner; ``PROVIDER``: the
+# learner attends their provider; ``ANY``: every learner; ``BY_REFERENCE``:
+# no sight of the record at all, only its reference (erasure); ``NONE``: not
+# about a learner (administration).
+CASELOAD, PROVIDER, ANY, BY_REFERENCE, NONE = "caseload", "provider", "any", "by reference", "none"
+
+# THE RULE TABLE: for each action, which roles may do it, and to which
+# learners (by how they stand to them). Everything else is refused: a learner
+# the person may not READ is not there for them (404); an action on a learner
+# they may read, but not do, is a 403 (a 404 for the HIDDEN actions, whose
+# existence is not theirs to know). The service applies it to every command
+# and read; the read side turns READ into SQL (``scope``); the web layer looks
+# up the action of every route in web/rules.py and applies it here before
+# the view runs.
+RULES: dict[str, dict[str, str]] = {
+    READ: {"tutor": CASELOAD, "support": CASELOAD, "send_lead": PROVIDER, "auditor": ANY, "system": ANY},
+    RECORD: {"tutor": CASELOAD, "support": CASELOAD, "send_lead": PROVIDER, "system": ANY},
+    REVIEW: {"tutor": CASELOAD, "send_lead": PROVIDER, "system": ANY},
+    PLAN: {"send_lead": PROVIDER, "system": ANY},
+    ENROL: {"send_lead": PROVIDER, "system": ANY},
+    SHARE: {"send_lead": PROVIDER, "system": ANY},
+    AUDIT: {"auditor": ANY, "send_lead": PROVIDER, "system": ANY},
+    ERASE: {"admin": BY_REFERENCE, "system": ANY},
+    ADMINISTER: {"admin": NONE, "system": ANY},
 }
-# Done by record reference, not by sight: the administrator who erases a
-# learner's data never sees their record (scope "none"); the service shows
-# only what confirms it is the right person (LearnerService.erasure_subject).
-BY_REFERENCE = frozenset({ERASE})
+HIDDEN = frozenset({AUDIT})
+
+# What each role may do at all (to some learner, or to none), from the table.
+ALLOWED = {role: {action for action, roles in RULES.items() if role in roles}
+           for role in ("tutor", "support", "send_lead", "auditor", "admin", "system")}
 
 
 class NotFound(LookupError):
@@ -78,37 +99,53 @@ def system_actor(who: str = "cli") -> Actor:
 
 
 def scope(actor: Actor) -> tuple[str, frozenset[str]]:
-    """Which learners this person may see: ("all", {}), ("caseload", their
-    learners' ids), ("provider", {their provider}) or ("none", {}). The read
-    side turns it into SQL for lists and counts; ``can_see`` applies it to one."""
-    if actor.role in ("system", "auditor"):
+    """Which learners this person may READ, for lists and counts: ("all", {}),
+    ("caseload", their learners' ids — the read side also requires their
+    provider still to work with each), ("provider", {their provider}) or
+    ("none", {}). ``can_see`` applies the same rule to one learner."""
+    relation = RULES[READ].get(actor.role)
+    if relation == ANY:
         return "all", frozenset()
-    if actor.role in ("tutor", "support"):
+    if relation == CASELOAD:
         return "caseload", frozenset(actor.caseload)
-    if actor.role == "send_lead":
+    if relation == PROVIDER:
         return "provider", frozenset({actor.provider}) if actor.provider else frozenset()
     return "none", frozenset()
 
 
+def stands(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict) -> set[str]:
+    """How this person stands to this learner (who attends ``providers``)."""
+    holds = {ANY, BY_REFERENCE, NONE}
+    attends = actor.provider is not None and actor.provider in set(providers)
+    if attends:
+        holds.add(PROVIDER)
+        if str(learner_id) in actor.caseload:
+            holds.add(CASELOAD)
+    return holds
+
+
+def allows(actor: Actor, action: str, learner_id: str, providers) -> bool:
+    """Whether the rule table lets this person do ``action`` to this learner."""
+    relation = RULES.get(action, {}).get(actor.role)
+    return relation is not None and relation in stands(actor, learner_id, providers)
+
+
 def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict) -> bool:
-    """Whether this person may see this learner (who attends ``providers``)."""
-    kind, values = scope(actor)
-    if kind == "all":
-        return True
-    if kind == "caseload":
-        return str(learner_id) in values
-    if kind == "provider":
-        return bool(values & set(providers))
-    return False
+    """Whether this person may see this learner (who attends ``providers``).
+    A tutor whose provider has left the learner sees them no more, caseload or not."""
+    return allows(actor, READ, learner_id, providers)
 
 
 def require(actor: Actor, action: str, learner_id: str, providers) -> None:
     """Raise NotFound when the learner is out of sight, Forbidden when the
-    learner is in sight but the action is not this role's. An action done by
-    reference (erasure) needs the right, not sight of the learner."""
-    if action in BY_REFERENCE and actor.may(action):
+    learner is in sight but the action is not this person's (NotFound for a
+    hidden action). An action done by reference (erasure) needs the right,
+    not sight of the learner."""
+    if RULES.get(action, {}).get(actor.role) == BY_REFERENCE:
         return
     if not can_see(actor, learner_id, providers):
         raise NotFound("learner")
-    if not actor.may(action):
+    if not allows(actor, action, learner_id, providers):
+        if action in HIDDEN:
+            raise NotFound("learner")
         raise Forbidden(f"a {actor.role} cannot {action} here")

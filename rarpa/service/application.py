@@ -26,6 +26,7 @@ from rarpa.service.audit import AuditService
 from rarpa.service.cache import AggregateCache, replay
 from rarpa.service.learners import LearnerService
 from rarpa.service.people import PeopleService, password_hasher
+from rarpa.service.photos import PhotoService
 from rarpa.service.written import Erased, Written
 from rarpa.store.cipher import PerStreamCipherMapper, StreamErased
 from rarpa.store.sqlite import ChainedSQLiteRecorder, SignedHead
@@ -39,7 +40,7 @@ RETRY_SECONDS = 20.0
 WRITE_LOCK_STRIPES = 256
 
 
-class RecordApplication(PeopleService, LearnerService, AuditService, Application):
+class RecordApplication(PeopleService, PhotoService, LearnerService, AuditService, Application):
     name = "rarpa"
     # A snapshot every 100 events keeps a learner with years of evidence fast to load.
     snapshotting_intervals = {Learner: 100}
@@ -114,6 +115,44 @@ class RecordApplication(PeopleService, LearnerService, AuditService, Application
             fresh = replay(deepcopy(cached), new_events)
         self.cache.put(key, fresh)
         return deepcopy(fresh)
+
+    def _peek(self, key: uuid.UUID):
+        """The cached aggregate itself, brought up to date: for looking, never
+        for changing (no copy is made, so a check on every request is cheap)."""
+        cached = self.cache.get(key)
+        if cached is None:
+            cached = self.repository.get(key, projector_func=replay)
+        else:
+            new_events = list(self.events.get(key, gt=cached.version))
+            if not new_events:
+                return cached
+            cached = replay(deepcopy(cached), new_events)
+        self.cache.put(key, cached)
+        return cached
+
+    def check(self, actor: Actor, learner_id: str, action: str) -> str:
+        """The rule table applied to one learner, as ``learner`` applies it but
+        without a copy of the record: the learner's id, or NotFound, Forbidden,
+        Erased. (web/rules.py runs it before every learner route.)"""
+        try:
+            key = uuid.UUID(str(learner_id))
+        except ValueError:
+            raise NotFound("learner") from None
+        try:
+            learner = self._peek(key)
+        except StreamErased:  # (a ValueError too: caught first)
+            self.cache.evict(key)
+            self._erased_in_sight(actor, learner_id, self._erased_providers(learner_id))
+            raise Erased("learner") from None
+        except AggregateNotFoundError:
+            raise NotFound("learner") from None
+        if not isinstance(learner, Learner):
+            raise NotFound("learner")
+        if learner.erased:
+            self._erased_in_sight(actor, learner_id, learner.providers)
+            raise Erased("learner")
+        access.require(actor, action, str(learner.id), dict(learner.providers))
+        return str(learner.id)
 
     def cached_aggregate(self, key: uuid.UUID):
         """The object the cache holds (for tests and diagnostics; never change it)."""

@@ -9,10 +9,12 @@ import uuid
 from dataclasses import dataclass
 
 from rarpa.record import RuleBroken
+from rarpa.service import access
 from rarpa.service.access import Actor, NotFound
 
-# Who may read a learner's access log: those who answer for the record.
-READS_ACCESS_LOG = {"auditor", "send_lead", "system"}
+# Who may read a learner's access log (and use the auditor's workspace): the
+# roles the rule table gives AUDIT to, each for the learners it says.
+READS_ACCESS_LOG = frozenset(access.RULES[access.AUDIT])
 # A fingerprint's shortest checkable prefix: 64 bits.
 MIN_FINGERPRINT = 16
 FULL_FINGERPRINT = 64
@@ -22,7 +24,11 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 VIEWS = ("learner page", "evidence", "timeline", "changes", "annual-review pack", "annual-review pack (PDF)",
          "history", "progress", "export", "transfer pack", "subject access", "access log", "observation",
          "cohort list", "erasure check", "plan", "end of programme", "consents", "self-assessment",
-         "progress review", "learner page (kept for offline use)")
+         "progress review", "learner page (kept for offline use)", "providers",
+         # The admin pages name learners (and nothing else of them): a caseload's choices, the admin audit list.
+         "caseload list", "admin audit",
+         # Photo evidence (web/photos.py): each photo and each thumbnail shown is a view of its own.
+         "photo", "photo thumbnail")
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,7 @@ class AuditService:
     def access_entries(self, actor: Actor, learner_id: str, *, address: str = "", detail: str = "") -> list[dict]:
         """Who opened this learner's record, oldest first: for auditors and
         the learner's SEND lead; to anyone else there is no such log (404)."""
-        lid = str(self.learner(actor, learner_id).id)
-        if actor.role not in READS_ACCESS_LOG:
-            raise NotFound("learner")  # as if out of sight: the log's existence is not theirs to know
+        lid = str(self.learner(actor, learner_id, access.AUDIT).id)  # hidden: a 404 to anyone else
         self.log_view(actor, lid, "access log", address=address, detail=detail)  # first: this view is in it
         return self.vault.access.entries(lid)
 

@@ -57,6 +57,14 @@ class LearnerService:
         return self._change(actor, learner_id, access.ENROL, lambda learner, stamp: learner.join_provider(
             stamp=stamp, provider=provider, lead=lead, reason=reason))
 
+    def leave_provider(self, actor: Actor, learner_id: str, *, provider: str, reason: str) -> Written:
+        """A provider stops working with the learner (the end of a dual
+        placement). Its staff lose sight of the learner at once (access.py:
+        a caseload counts only while their provider still works with them);
+        what they recorded stays, labelled with their provider."""
+        return self._change(actor, learner_id, access.ENROL, lambda learner, stamp: learner.leave_provider(
+            stamp=stamp, provider=provider, reason=reason))
+
     def record_consent(self, actor: Actor, learner_id: str, *, consent: str, given: bool, reason: str) -> Written:
         return self._change(actor, learner_id, access.PLAN, lambda learner, stamp: learner.record_consent(
             stamp=stamp, consent=consent, given=given, reason=reason))
@@ -98,12 +106,14 @@ class LearnerService:
     def record_observation(self, actor: Actor, learner_id: str, *, observation_id: str, target_id: str,
                            rating: str, observed_at: datetime, prompt_level: str | None = None,
                            context: str | None = None, note: str = "", new_to_learner: Sequence[str] = (),
-                           now: datetime | None = None) -> Written:
+                           now: datetime | None = None, photo: dict | None = None) -> Written:
         """Idempotent on the client's observation id: a repeat with the same body
         writes nothing (created=False); another body, or the id already used for
         another learner, is a 409. A new observation is saved together with
         the claim on its id, whose stream id *is* the observation id, so the
-        store's unique key stops one id serving two learners."""
+        store's unique key stops one id serving two learners. ``photo`` (what
+        PhotoAttached says of a photo already kept: rarpa/service/photos.py)
+        is attached in the same transaction."""
         observation_id = str(observation_id)
         tries = 0
 
@@ -116,10 +126,13 @@ class LearnerService:
                 claimed = self._claim_holder(observation_id)
                 if claimed is not None and claimed != str(learner.id):
                     raise RuleBroken("id", "this observation id was already used for another learner", 409)
-            return learner.record_observation(
+            created = learner.record_observation(
                 stamp=stamp, observation_id=observation_id, target_id=target_id, rating=rating,
                 observed_at=observed_at, prompt_level=prompt_level, context=context, note=note,
                 new_to_learner=new_to_learner, now=now)
+            if photo is not None:
+                learner.attach_photo(stamp=stamp, observation_id=observation_id, **photo)
+            return created
 
         def claim(learner: Learner, stamp: dict, created: bool) -> list:
             if not created:

@@ -166,6 +166,40 @@ class WithdrawalIn(Schema):
     reason = words(required=True)
 
 
+class PhotoRemovalIn(Schema):
+    """Taking a photo away for good (web/photos.py)."""
+
+    reason = words(max_len=500, required=True)
+
+
+class PhotoChoiceIn(Schema):
+    """Using a photo in the annual-review pack, or not (web/photos.py)."""
+
+    chosen = fields.Boolean(required=True)
+    reason = Text(validate=validate.Length(max=500), load_default="")
+
+
+class PhotoOut(Schema):
+    """A photo kept with an observation: what it is, never its bytes (``href`` fetches them)."""
+
+    id = fields.String()
+    observation_id = fields.String()
+    content_type = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    size = fields.Integer()
+    recorded_at = fields.String()
+    recorded_by = fields.String()
+    provider = fields.String()
+    chosen_for_pack = fields.Boolean()
+    href = fields.String()
+    thumbnail_href = fields.String()
+
+
+class PhotosOut(Schema):
+    photos = fields.List(fields.Nested(PhotoOut))
+
+
 class SelfAssessmentIn(Schema):
     target_id = fields.UUID(required=True)
     answer = choice(SELF_ASSESSMENT_ANSWERS, required=True)
@@ -249,6 +283,10 @@ class ProviderJoinIn(Schema):
     reason = words(required=True)
 
 
+class ProviderLeaveIn(Schema):
+    reason = words(required=True)
+
+
 class ConsentIn(Schema):
     consent = choice(CONSENTS, required=True)
     given = fields.Boolean(required=True)
@@ -260,6 +298,47 @@ class UserIn(Schema):
     role = choice(ROLES, required=True)
     provider = Line(load_default=None)
     display_name = Line(validate=validate.Length(max=100), load_default="")
+
+
+# --- administration (web/admin.py, `rarpa user invite|deactivate`) ------------------
+REASON = 500  # a reason for an admin action, at most
+
+
+class ProviderAddIn(Schema):
+    slug = Line(required=True, validate=[validate.Regexp(
+        r"^[a-z0-9-]{2,40}\Z", error="must be 2 to 40 lower-case letters, digits and hyphens, like northfield")])
+    name = words(200, required=True)
+    reason = words(REASON, required=True)
+
+
+class InviteIn(Schema):
+    email = Email(required=True, validate=validate.Length(max=254))
+    display_name = words(100, required=True)
+    role = choice(ROLES, required=True)
+    provider = Line(load_default=None, validate=PROVIDER_CODE)
+    reason = words(REASON, required=True)
+
+
+class AdminReasonIn(Schema):
+    """A deactivation, a reactivation, a password reset: only why."""
+
+    reason = words(REASON, required=True)
+
+
+class RoleChangeIn(Schema):
+    role = choice(ROLES, required=True)
+    provider = Line(load_default=None, validate=PROVIDER_CODE)
+    reason = words(REASON, required=True)
+
+
+class CaseloadIn(Schema):
+    learner_ids = fields.List(fields.UUID(), load_default=list)
+    reason = words(REASON, required=True)
+
+
+class NewPasswordIn(Schema):
+    password = fields.String(required=True)
+    confirm = fields.String(required=True)
 
 
 # --- output (documented in OpenAPI) -------------------------------------------

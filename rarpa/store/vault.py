@@ -20,7 +20,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -30,6 +30,11 @@ from rarpa.store.access_log import AccessLog
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _at(moment: datetime) -> str:
+    """An instant as text that sorts as time does (UTC, always with microseconds)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 class Vault:
@@ -61,6 +66,16 @@ class Vault:
                 created_at TEXT NOT NULL,
                 revoked_at TEXT
             );
+            CREATE TABLE IF NOT EXISTS password_links (
+                token_hash TEXT PRIMARY KEY,
+                user_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                ended_at TEXT,
+                ended_why TEXT
+            );
+            CREATE INDEX IF NOT EXISTS password_links_user ON password_links (user_id, ended_at);
             CREATE TABLE IF NOT EXISTS secrets (
                 name TEXT PRIMARY KEY,
                 value BLOB NOT NULL
@@ -214,6 +229,69 @@ class Vault:
             (self._hash(token),),
         ).fetchone()
         return row[0] if row else None
+
+    def revoke_tokens(self, user_id: str) -> int:
+        """Every API token of this user stops working at once; how many did."""
+        with self._lock:
+            return self._conn.execute(
+                "UPDATE api_tokens SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL", (_now(), user_id)
+            ).rowcount
+
+    # --- one-time links that set a password (an invitation, a reset) -------------
+    # Only a hash of each link's token is kept. A user has at most one link
+    # that works: a new one ends the one before ("replaced"). A link ends when
+    # used ("used"), and stops working after ``expires_at`` ("expired").
+    def issue_link(self, user_id: str, kind: str, now: datetime, lifetime: timedelta) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("UPDATE password_links SET ended_at=?, ended_why='replaced' "
+                                   "WHERE user_id=? AND ended_at IS NULL", (_at(now), user_id))
+                self._conn.execute(
+                    "INSERT INTO password_links (token_hash, user_id, kind, created_at, expires_at) VALUES (?,?,?,?,?)",
+                    (self._hash(token), user_id, kind, _at(now), _at(now + lifetime)))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return token
+
+    def link(self, token: str, now: datetime) -> tuple[str, str | None, str | None]:
+        """(state, user id, kind) of a link: state "ok", "used", "replaced",
+        "ended" (the account was deactivated), "expired" or "unknown"."""
+        row = self._conn.execute(
+            "SELECT user_id, kind, expires_at, ended_why FROM password_links WHERE token_hash=?", (self._hash(token),)
+        ).fetchone()
+        if row is None:
+            return "unknown", None, None
+        user_id, kind, expires_at, ended_why = row
+        if ended_why:
+            return ended_why, user_id, kind
+        if expires_at <= _at(now):
+            return "expired", user_id, kind
+        return "ok", user_id, kind
+
+    def use_link(self, token: str, now: datetime) -> bool:
+        """Mark a working link used; False if it no longer works (used,
+        replaced, ended or expired meanwhile): a link works once."""
+        with self._lock:
+            return self._conn.execute(
+                "UPDATE password_links SET ended_at=?, ended_why='used' "
+                "WHERE token_hash=? AND ended_at IS NULL AND expires_at > ?",
+                (_at(now), self._hash(token), _at(now))).rowcount == 1
+
+    def end_links(self, user_id: str, why: str, now: datetime) -> int:
+        with self._lock:
+            return self._conn.execute("UPDATE password_links SET ended_at=?, ended_why=? "
+                                      "WHERE user_id=? AND ended_at IS NULL", (_at(now), why, user_id)).rowcount
+
+    def open_link(self, user_id: str, now: datetime) -> dict | None:
+        """The user's link that still works: its kind and when it was made and expires."""
+        row = self._conn.execute(
+            "SELECT kind, created_at, expires_at FROM password_links WHERE user_id=? AND ended_at IS NULL "
+            "AND expires_at > ? ORDER BY created_at DESC LIMIT 1", (user_id, _at(now))).fetchone()
+        return {"kind": row[0], "created_at": row[1], "expires_at": row[2]} if row else None
 
     def close(self) -> None:
         self._head_conn.close()

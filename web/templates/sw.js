@@ -23,8 +23,10 @@ function isPage(request) {
 }
 
 async function keepPage(request, response) {
-  // Only whole, successful pages of this app; never the sign-in page.
-  if (response.ok && !response.redirected && response.type === "basic" && !new URL(request.url).pathname.startsWith("/login")) {
+  // Only whole, successful pages of this app (HTML: never a photo or a PDF opened on its
+  // own, which are sent with no-store); never the sign-in page.
+  const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
+  if (response.ok && html && !response.redirected && response.type === "basic" && !new URL(request.url).pathname.startsWith("/login")) {
     const cache = await caches.open(PAGES);
     await cache.put(new URL(request.url).pathname, response.clone());
   }

@@ -11,27 +11,87 @@ from rarpa.record import measures
 
 
 class People(Stage):
+    def _admin_action(self, e, seq: int, *, kind: str = "", user: bool = True, provider: str | None = None,
+                      learner_id: str | None = None, detail: str | None = None, reason: str = "") -> None:
+        """One line of the admin audit list (every event of events.staff.ADMIN_EVENTS)."""
+        self.db["admin_actions"].insert(
+            {"seq": seq, "at": e.timestamp.isoformat(), "by_id": e.recorded_by, "by_role": e.role,
+             "kind": kind or type(e).__name__, "user_id": str(e.originator_id) if user else None,
+             "provider": provider, "learner_id": learner_id, "detail": detail, "reason": reason or ""},
+            replace=True,
+        )
+
+    def _user(self, e, **changes) -> None:
+        self.db["users"].update(str(e.originator_id), changes)
+
     @applies(st.ProviderRegistered)
     def provider_registered(self, e: st.ProviderRegistered, seq: int) -> None:
         self.db["providers"].upsert({"slug": e.slug, "name": e.name}, pk="slug")
+        self._admin_action(e, seq, user=False, provider=e.slug, detail=e.name, reason=e.reason)
 
     @applies(st.UserRegistered)
     def user_registered(self, e: st.UserRegistered, seq: int) -> None:
         self.db["users"].upsert(
             {"id": str(e.originator_id), "email": e.email, "display_name": e.display_name,
-             "role": e.user_role, "provider": e.user_provider},
+             "role": e.user_role, "provider": e.user_provider, "status": "active", "awaiting_password": 0},
             pk="id",
         )
+        self._admin_action(e, seq, provider=e.user_provider, detail=e.user_role)
+
+    @applies(st.UserInvited)
+    def user_invited(self, e: st.UserInvited, seq: int) -> None:
+        self.db["users"].upsert(
+            {"id": str(e.originator_id), "email": e.email, "display_name": e.display_name,
+             "role": e.user_role, "provider": e.user_provider, "status": "invited", "awaiting_password": 1},
+            pk="id",
+        )
+        self._admin_action(e, seq, provider=e.user_provider, detail=e.user_role, reason=e.reason)
+
+    @applies(st.PasswordChanged)
+    def password_changed(self, e: st.PasswordChanged, seq: int) -> None:
+        self.x("UPDATE users SET status='active' WHERE id=? AND status='invited'", [str(e.originator_id)])
+        self._user(e, awaiting_password=0)
+        self._admin_action(e, seq, reason=e.reason)
+
+    @applies(st.PasswordLinkIssued)
+    def password_link_issued(self, e: st.PasswordLinkIssued, seq: int) -> None:
+        self._user(e, awaiting_password=1)
+        self._admin_action(e, seq, kind=f"PasswordLinkIssued:{e.kind}", reason=e.reason)
+
+    @applies(st.PasswordSetWithLink)
+    def password_set_with_link(self, e: st.PasswordSetWithLink, seq: int) -> None:
+        self._user(e, status="active", awaiting_password=0)
+        self._admin_action(e, seq, kind=f"PasswordSetWithLink:{e.kind}")
+
+    @applies(st.UserDeactivated)
+    def user_deactivated(self, e: st.UserDeactivated, seq: int) -> None:
+        self._user(e, status="deactivated")
+        self._admin_action(e, seq, reason=e.reason)
+
+    @applies(st.UserReactivated)
+    def user_reactivated(self, e: st.UserReactivated, seq: int) -> None:
+        # Back to what it was (as User.reactivate): invited while the user has never had a password.
+        self.x("UPDATE users SET status = CASE WHEN EXISTS (SELECT 1 FROM admin_actions WHERE user_id=:id AND kind IN "
+               "('UserRegistered', 'PasswordChanged', 'PasswordSetWithLink:invitation')) THEN 'active' "
+               "ELSE 'invited' END WHERE id=:id", {"id": str(e.originator_id)})
+        self._admin_action(e, seq, reason=e.reason)
+
+    @applies(st.UserRoleChanged)
+    def user_role_changed(self, e: st.UserRoleChanged, seq: int) -> None:
+        self._user(e, role=e.user_role, provider=e.user_provider)
+        self._admin_action(e, seq, provider=e.user_provider, detail=e.user_role, reason=e.reason)
 
     @applies(st.CaseloadLearnerAdded)
     def caseload_learner_added(self, e: st.CaseloadLearnerAdded, seq: int) -> None:
         self.db["caseload"].upsert(
             {"user_id": str(e.originator_id), "learner_id": e.learner_id}, pk=("user_id", "learner_id")
         )
+        self._admin_action(e, seq, learner_id=e.learner_id, reason=e.reason)
 
     @applies(st.CaseloadLearnerRemoved)
     def caseload_learner_removed(self, e: st.CaseloadLearnerRemoved, seq: int) -> None:
         self.x("DELETE FROM caseload WHERE user_id=? AND learner_id=?", [str(e.originator_id), e.learner_id])
+        self._admin_action(e, seq, learner_id=e.learner_id, reason=e.reason)
 
     @applies(ev.LearnerEnrolled)
     def learner_enrolled(self, e: ev.LearnerEnrolled, seq: int) -> None:
