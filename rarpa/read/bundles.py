@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from events.vocabulary import PACK_WORDS, PFA_AREAS, WORDS
 from rarpa.read import queries, timeline
@@ -338,10 +337,8 @@ def manifest(app, kind: str, parts: list[tuple[str, bytes]], *, learner_id: str,
         "fingerprint": fingerprint,
         "files": [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
                   for name, data in parts],
-        "public_key": app.vault.signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
     }
-    head["signature"] = app.vault.signing_key().sign(portable.canonical(head)).hex()
-    return head
+    return portable.signed(app, head)
 
 
 def check_names(names: list[str]) -> None:

@@ -105,16 +105,7 @@ class RecordApplication(PeopleService, PhotoService, LearnerService, AuditServic
         return agg
 
     def _load(self, key: uuid.UUID):
-        cached = self.cache.get(key)
-        if cached is None:
-            fresh = self.repository.get(key, projector_func=replay)
-        else:
-            new_events = list(self.events.get(key, gt=cached.version))
-            if not new_events:
-                return deepcopy(cached)
-            fresh = replay(deepcopy(cached), new_events)
-        self.cache.put(key, fresh)
-        return deepcopy(fresh)
+        return deepcopy(self._peek(key))
 
     def _peek(self, key: uuid.UUID):
         """The cached aggregate itself, brought up to date: for looking, never
@@ -134,6 +125,16 @@ class RecordApplication(PeopleService, PhotoService, LearnerService, AuditServic
         """The rule table applied to one learner, as ``learner`` applies it but
         without a copy of the record: the learner's id, or NotFound, Forbidden,
         Erased. (web/rules.py runs it before every learner route.)"""
+        return str(self._checked(actor, learner_id, action).id)
+
+    def learner(self, actor: Actor, learner_id: str, action: str = access.READ) -> Learner:
+        """A copy of the learner's aggregate, which the caller may change, when
+        the rule table lets this person do ``action`` to them."""
+        return deepcopy(self._checked(actor, learner_id, action))
+
+    def _checked(self, actor: Actor, learner_id: str, action: str) -> Learner:
+        """The cached learner (never to be changed) once the rule table allows
+        ``action``; NotFound, Forbidden, or Erased (to those who saw them)."""
         try:
             key = uuid.UUID(str(learner_id))
         except ValueError:
@@ -149,27 +150,15 @@ class RecordApplication(PeopleService, PhotoService, LearnerService, AuditServic
         if not isinstance(learner, Learner):
             raise NotFound("learner")
         if learner.erased:
-            self._erased_in_sight(actor, learner_id, learner.providers)
-            raise Erased("learner")
-        access.require(actor, action, str(learner.id), dict(learner.providers))
-        return str(learner.id)
-
-    def cached_aggregate(self, key: uuid.UUID):
-        """The object the cache holds (for tests and diagnostics; never change it)."""
-        return self.cache.get(key)
-
-    def learner(self, actor: Actor, learner_id: str, action: str = access.READ) -> Learner:
-        try:
-            learner = self._get(Learner, learner_id, "learner")
-        except Erased:
-            self._erased_in_sight(actor, learner_id, self._erased_providers(learner_id))
-            raise
-        if learner.erased:
             self.cache.evict(learner.id)
             self._erased_in_sight(actor, learner_id, learner.providers)
             raise Erased("learner")
         access.require(actor, action, str(learner.id), learner.providers)
         return learner
+
+    def cached_aggregate(self, key: uuid.UUID):
+        """The object the cache holds (for tests and diagnostics; never change it)."""
+        return self.cache.get(key)
 
     @staticmethod
     def _erased_in_sight(actor: Actor, learner_id: str, providers) -> None:

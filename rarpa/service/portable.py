@@ -61,8 +61,13 @@ def seal(prev: bytes, line: dict) -> bytes:
     return hashlib.sha256(b"rarpa-export\x1f" + prev + canonical(body)).digest()
 
 
-def _public_key_hex(app) -> str:
-    return app.vault.signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+def signed(app, head: dict) -> dict:
+    """``head`` with the installation's public key and its signature over the
+    rest (the export's first line; a bundle's manifest)."""
+    key = app.vault.signing_key()
+    head["public_key"] = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    head["signature"] = key.sign(canonical(head)).hex()
+    return head
 
 
 def export_lines(app, actor: Actor, learner_id: str, *, user_names: dict | None = None,
@@ -100,9 +105,8 @@ def export_lines(app, actor: Actor, learner_id: str, *, user_names: dict | None 
         "exported_by": actor.user_id,
         "providers": {slug: provider_names.get(slug, slug) for slug in sorted(providers)},
         "people": people,
-        "public_key": _public_key_hex(app),
     }
-    head["signature"] = app.vault.signing_key().sign(canonical(head)).hex()
+    signed(app, head)
     return [canonical(head).decode()] + [canonical(line).decode() for line in lines]
 
 
