@@ -34,6 +34,7 @@ from tests.test_web import sign_in, token_of
 from web import create_app
 from web.api import ROUTES
 from web.services import Services
+from web import rules
 from web.rules import ROUTE_ACTIONS, action_for
 
 PASSWORD = "correct horse battery"
@@ -273,15 +274,34 @@ def page_get_routes(flask_app) -> dict[str, str]:
     return found
 
 
-def test_every_route_about_a_learner_has_a_rule_and_every_rule_a_route(world):
-    """A route whose address names a learner, added without a rule in
-    web/rules.py, fails here (and is refused by the gate when it runs)."""
-    endpoints = {r.endpoint for r in world.flask.url_map.iter_rules() if "<learner_id>" in r.rule}
+def test_every_route_has_a_rule_and_every_rule_a_route(world):
+    """Every route of the app, added without a rule in web/rules.py, fails
+    here (and the app refuses to start: rules.check_table)."""
+    endpoints = {r.endpoint for r in world.flask.url_map.iter_rules()}
     assert endpoints - set(ROUTE_ACTIONS) == set(), "routes with no rule in web/rules.py"
     assert set(ROUTE_ACTIONS) - endpoints == set(), "rules for routes that are gone"
     for endpoint in ROUTE_ACTIONS:
         for method in ("GET", "POST"):
-            assert action_for(endpoint, method) in access.RULES
+            assert action_for(endpoint, method) in set(access.RULES) | rules.WORDS
+
+
+def test_a_route_nobody_gave_a_rule_stops_the_app_and_is_refused(tmp_path, caplog):
+    """create_app checks the table (rules.check_table) and would not start with
+    this route; added behind its back, the route is refused before it runs."""
+    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "r.sqlite3")})
+    services = Services(settings)
+    try:
+        flask_app = create_app(services=services)
+        ran = []
+        flask_app.add_url_rule("/sneaky", "sneaky", lambda: ran.append(1) or "every learner's name")
+        with pytest.raises(rules.NoRule, match="sneaky"):
+            rules.check_table(flask_app)
+        flask_app.testing = False  # answered as in production, not re-raised
+        response = flask_app.test_client().get("/sneaky")
+        assert response.status_code == 500 and ran == []
+        assert "every learner" not in response.get_data(as_text=True)
+    finally:
+        services.close()
 
 
 # Flask-WTF token: base64 of a JSON string (so it starts with "I"), a timestamp, a signature.
@@ -891,13 +911,18 @@ FINGERPRINT_PAGES = {"workspace.fingerprint_page": "/fingerprint"}
 
 @pytest.mark.parametrize("user", list(USERS))
 def test_checking_a_fingerprint_by_role(world, user):
-    """Anyone signed in may check a fingerprint (200). It matches, naming the learner,
+    """Anyone who may READ learners may check a fingerprint (200; the
+    administrator, who reads none, 403). It matches, naming the learner,
     exactly for the learners they SEE; for anyone else it does not match, and
     the learner is not named."""
     found = {r.endpoint: r.rule for r in world.flask.url_map.iter_rules()
              if r.endpoint.startswith("workspace.") and "<learner_id>" not in r.rule}
     assert found == FINGERPRINT_PAGES, "a workspace page is missing from FINGERPRINT_PAGES (or gone)"
     cells, client = Cells(), world.pages(user)
+    if role_of(user) == "admin":
+        page = client.get("/fingerprint")
+        assert page.status_code == 403, page.status_code
+        return
     cells.status(client.get("/fingerprint").status_code == 200, f"{user} page /fingerprint")
     for name, ids in world.ids.items():
         lid = ids["learner_id"]
@@ -937,3 +962,85 @@ def test_confirm_it_is_you_by_role(world, user):
     cells.status(nobody.status_code == 302 and "/login" in nobody.headers["Location"],
                  f"nobody page /confirm -> {nobody.status_code}")
     cells.assert_none_wrong()
+
+
+# --- every route not about one learner: the rule table by role, and who may ask at all -----------------
+# Values for the placeholders of routes that name something other than a learner.
+OTHER_PLACEHOLDERS = {"key": "learners", "token": "not-a-real-invitation", "name": "htmx.min.js",
+                      "filename": "app.css", "status": "404"}
+
+
+def _other_routes(flask_app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, path) for every route whose address names no learner."""
+    from rarpa.record import user_id
+
+    values = {**OTHER_PLACEHOLDERS, "user_id": str(user_id("other_tutor@example.org"))}
+    found = []
+    for rule in flask_app.url_map.iter_rules():
+        if "<learner_id>" in rule.rule:
+            continue
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            found.append((rule.endpoint, method, fill(rule.rule, values)))
+    return sorted(found)
+
+
+def test_every_route_not_about_a_learner_follows_the_table_by_role(world):
+    """Each role asks for every other route (a POST with only its CSRF token or
+    an empty JSON body): a role the table does not allow the route's action is
+    refused 403 and nothing is stored; an allowed one is never refused (it may
+    be told its input is missing). Logging out is checked last, on its own."""
+    cells = Cells()
+    routes = [r for r in _other_routes(world.flask) if r[0] != "auth.logout"]
+    assert len(routes) >= 40, routes
+    for user in USERS:
+        role = role_of(user)
+        actor = Actor(user_id=user, role=role)
+        before = world.position()
+        for endpoint, method, path in routes:
+            action = action_for(endpoint, method)
+            allowed = action in rules.WORDS or actor.may(action)
+            if path.startswith("/api/"):
+                response = world.api(user, method, path.removeprefix("/api/v1"), {} if method == "POST" else None)
+            elif method == "POST":
+                response = world.pages(user).post(path, data={"csrf_token": world.csrf(user)})
+            else:
+                response = world.pages(user).get(path)
+            refused = response.status_code == 403
+            cells.status(refused != allowed, f"{user} {method} {path} ({action}) -> {response.status_code}, "
+                                             f"{'allowed' if allowed else 'refused'} by the table")
+            cells.check(response.status_code < 500, f"{user} {method} {path} -> {response.status_code}")
+        cells.check(world.position() == before, f"{user}: stored something")
+    cells.assert_none_wrong()
+
+
+def test_only_public_routes_answer_without_signing_in(world):
+    """Signed out, every route but the PUBLIC ones sends the page to sign in
+    (or answers 401 on the API); the PUBLIC ones answer as themselves."""
+    cells = Cells()
+    client = world.flask.test_client()
+    for endpoint, method, path in _other_routes(world.flask):
+        public = action_for(endpoint, method) == rules.PUBLIC
+        if path.startswith("/api/"):
+            response = client.open(path, method=method, json={} if method == "POST" else None)
+            to_sign_in = response.status_code == 401
+        else:
+            token = token_of(client.get("/login").get_data(as_text=True))  # a signed-out form's own CSRF token
+            response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+            to_sign_in = response.status_code in (302, 303) and "/login" in response.headers.get("Location", "")
+        cells.status(to_sign_in != public, f"anonymous {method} {path} -> {response.status_code}, "
+                                           f"{'public' if public else 'needs signing in'}")
+    for name, ids in world.ids.items():
+        for rule in sorted(page_get_routes(world.flask).values()):
+            response = client.get(fill(rule, ids))
+            cells.status(response.status_code in (302, 303), f"anonymous GET {rule} [{name}] -> {response.status_code}")
+    cells.assert_none_wrong()
+
+
+def test_signing_out_is_for_whoever_is_signed_in(world):
+    for user in USERS:
+        client = world.flask.test_client()
+        sign_in(client, f"{user}@example.org", PASSWORD)
+        token = token_of(client.get("/").get_data(as_text=True))
+        out = client.post("/logout", data={"csrf_token": token})
+        assert out.status_code in (302, 303), (user, out.status_code)
+        assert client.get("/").status_code == 302

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web.shell import shell
     from web.stage5 import stage5
     from web.workspace import workspace
-    from web import as_at
+    from web import as_at, rules
 
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.request_class = web_photos.UploadsInMemory  # a photo may be bigger, and is never spooled to disk
@@ -93,4 +93,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     def healthz():
         return {"ok": True, "position": services.projector.position(services.projector.reader())}
 
+    # Every route has a rule in the one table, or the app does not start (web/rules.py).
+    rules.check_table(app)
+    app.before_request(rules.known)
     return app

@@ -19,7 +19,6 @@ written to the access log first ("caseload list", "admin audit").
 
 from __future__ import annotations
 
-import functools
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from events.vocabulary import PACK_WORDS, ROLES, WORDS
@@ -112,25 +111,14 @@ NEW_INVITATION = {
 }
 
 
-def _may_administer() -> None:
-    if not g.actor.may(access.ADMINISTER):
-        raise access.Forbidden(f"a {g.actor.role} cannot manage users and providers")
-
-
 def admin_page(view=None, *, confirm_first: bool = False):
-    """Signed in, and may administer (403 before anything is read); with
-    ``confirm_first``, the password typed in the last few minutes too
-    ("Confirm it's you", asked when the form is opened and again when it is
-    sent, if by then it is no longer recent)."""
+    """Signed in (and, by the rule table, allowed to ADMINISTER: 403 before
+    anything is read); with ``confirm_first``, the password typed in the last
+    few minutes too ("Confirm it's you", asked when the form is opened and
+    again when it is sent, if by then it is no longer recent)."""
 
     def decorate(view):
-        @functools.wraps(view)
-        def checked(*args, **kwargs):
-            _may_administer()
-            return view(*args, **kwargs)
-
-        if confirm_first:
-            checked = recent_sign_in_required(check=lambda **_: _may_administer())(checked)
+        checked = recent_sign_in_required()(view) if confirm_first else view
         return login_required(checked)
 
     return decorate(view) if view is not None else decorate

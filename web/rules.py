@@ -1,12 +1,20 @@
 """Which action of the rule table (rarpa/service/access.py RULES) each route
-about a learner needs, and the gate that applies it before the view runs.
+needs, and the gate that applies it before the view runs.
 
-Every page, fragment and API route whose address names a learner is listed
-here, by endpoint (and by method where GET shows and POST changes). The gate
-refuses a learner out of sight (404), an action the person may not do (403;
-404 for a hidden one) and, loudly, a route nobody gave a rule: a new route
-cannot leak by being forgotten. The views still ask the service, which
-checks again; this is where the answer is decided first, in one place.
+Every route of the app is listed here, by endpoint (and by method where GET
+shows and POST changes): pages, fragments, the API, the administration, the
+app shell. A route whose address names a learner is checked against that
+learner (404 out of sight, 403 for an action the person may not do, 404 for
+a hidden one); any other route against the role (403 when the role may not
+do the action to anyone). Two words are not actions: ``PUBLIC`` (no sign-in:
+the sign-in page, a one-time invitation link, the app shell and static
+files) and ``SIGNED_IN`` (anyone signed in: their own Today, which lists only
+whom they may READ, their own details, signing out).
+
+A route nobody gave a rule cannot run: ``create_app`` refuses to start
+(``check_table``), and the gate refuses it (500) if one is added later.
+The views still ask the service, which checks again; this is where the
+answer is decided first, in one place.
 """
 
 from __future__ import annotations
@@ -15,12 +23,58 @@ import logging
 
 from flask import g, request
 
-from rarpa.service.access import AUDIT, ENROL, PLAN, READ, RECORD, REVIEW, SHARE
+from rarpa.service.access import (ADMINISTER, AUDIT, COHORT, ENROL, ERASE, PLAN, READ, RECORD, REVIEW, RULES,
+                                  SHARE, Forbidden)
 from web.common import services
 
 log = logging.getLogger("rarpa.web.rules")
 
+PUBLIC = "public"  # no sign-in needed
+SIGNED_IN = "signed in"  # anyone signed in; what they are shown is scoped by READ
+
 ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
+    # Open to all: signing in, an invitation's one-time link, the installable shell.
+    "auth.login": PUBLIC,
+    "invitation.set_password": PUBLIC,
+    "shell.manifest": PUBLIC,
+    "shell.offline": PUBLIC,
+    "shell.service_worker": PUBLIC,
+    "shell.vendor": PUBLIC,
+    "static": PUBLIC,
+    "healthz": PUBLIC,
+    "api.openapi": PUBLIC,
+    "api.problems": PUBLIC,
+    # Anyone signed in: about themselves, or lists scoped to whom they may read.
+    "auth.logout": SIGNED_IN,
+    "auth.confirm": SIGNED_IN,
+    "pages.today": SIGNED_IN,
+    "api.me": SIGNED_IN,
+    "api.list_learners": SIGNED_IN,
+    # Not about one learner: the role must be allowed the action at all.
+    "group.page": RECORD,
+    "group.save": RECORD,
+    "plan.enrol": ENROL,
+    "api.enrol_learner": ENROL,
+    "cohort.cohort_page": COHORT,
+    "cohort.cohort_csv": COHORT,
+    "cohort.cohort_learners": COHORT,
+    "workspace.fingerprint_page": READ,
+    "erasure.find": ERASE,
+    "erasure.confirm": ERASE,
+    "erasure.done": ERASE,
+    "admin.home": ADMINISTER,
+    "admin.providers": ADMINISTER,
+    "admin.add_provider": ADMINISTER,
+    "admin.users": ADMINISTER,
+    "admin.invite": ADMINISTER,
+    "admin.user": ADMINISTER,
+    "admin.change_role": ADMINISTER,
+    "admin.deactivate": ADMINISTER,
+    "admin.reactivate": ADMINISTER,
+    "admin.password_link": ADMINISTER,
+    "admin.caseloads": ADMINISTER,
+    "admin.caseload": ADMINISTER,
+    "admin.audit": ADMINISTER,
     # The tablet app.
     "pages.learner": READ,
     "pages.observation": {"GET": READ, "POST": RECORD},
@@ -100,7 +154,10 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
 
 
 class NoRule(RuntimeError):
-    """A route about a learner that the table does not name: refused (500)."""
+    """A route the table does not name: the app does not start (``check_table``), or it is refused (500)."""
+
+
+WORDS = {PUBLIC, SIGNED_IN}
 
 
 def action_for(endpoint: str, method: str) -> str:
@@ -112,14 +169,40 @@ def action_for(endpoint: str, method: str) -> str:
     return rule
 
 
+def check_table(flask_app) -> None:
+    """Every route of the app has a rule, and every rule names an action of
+    the table (or PUBLIC / SIGNED_IN) and a route that exists."""
+    endpoints = {r.endpoint for r in flask_app.url_map.iter_rules()}
+    missing = sorted(endpoints - set(ROUTE_ACTIONS))
+    if missing:
+        raise NoRule(f"routes with no access rule in web/rules.py ROUTE_ACTIONS: {', '.join(missing)}")
+    for endpoint, rule in ROUTE_ACTIONS.items():
+        for action in (rule.values() if isinstance(rule, dict) else [rule]):
+            if action not in RULES and action not in WORDS:
+                raise NoRule(f"{endpoint}: {action!r} is not an action of the rule table")
+
+
+def known() -> None:
+    """Before every request: a route with no rule is refused, whoever asks."""
+    if request.endpoint is not None:
+        action_for(request.endpoint, request.method)
+
+
 def gate() -> None:
-    """Before a view about a learner: the rule table's answer for this person."""
-    learner_id = (request.view_args or {}).get("learner_id")
-    if learner_id is None or not g.get("actor"):
+    """Before a signed-in view: the rule table's answer for this person (and
+    this learner, when the address names one)."""
+    if not g.get("actor"):
         return
     try:
         action = action_for(request.endpoint or "", request.method)
     except NoRule:
         log.error("refused %s %s: the route has no access rule", request.method, request.path)
         raise
+    if action in WORDS:
+        return
+    learner_id = (request.view_args or {}).get("learner_id")
+    if learner_id is None:
+        if not g.actor.may(action):
+            raise Forbidden(f"a {g.actor.role} cannot {action}")
+        return
     services().app.check(g.actor, learner_id, action)

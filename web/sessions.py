@@ -148,7 +148,7 @@ def password_recent(minutes: float) -> bool:
     return at is not None and 0 <= clock() - at <= minutes * 60
 
 
-def recent_sign_in_required(minutes: float = RECENT_MINUTES, *, back=None, check=None):
+def recent_sign_in_required(minutes: float = RECENT_MINUTES, *, back=None):
     """Ask for the password again before this view when it was last entered
     in this session more than ``minutes`` ago.
 
@@ -159,9 +159,9 @@ def recent_sign_in_required(minutes: float = RECENT_MINUTES, *, back=None, check
         @recent_sign_in_required(back=lambda learner_id: url_for("pages.learner", learner_id=learner_id))
         def transfer_pack_zip(learner_id): ...
 
-    ``check(**view_args)``, when given, runs first and may refuse (raise
-    access.Forbidden / NotFound), so someone who may not do this at all is
-    told so rather than asked for their password. Then, if the password is
+    ``@login_required`` has applied the rule table first (web/rules.py), so
+    someone who may not do this at all is told so rather than asked for
+    their password. Then, if the password is
     not recent, the person is sent (303) to "Confirm it's you" (auth.confirm)
     and, once confirmed, back to ``back(**view_args)`` or, without ``back``,
     to ``page_holding_the_form()``. The request itself is not carried out
@@ -179,8 +179,6 @@ def recent_sign_in_required(minutes: float = RECENT_MINUTES, *, back=None, check
         def wrapped(*args, **kwargs):
             if g.get("actor") is None:
                 raise RuntimeError("put @login_required above @recent_sign_in_required")
-            if check is not None:
-                check(**kwargs)
             if password_recent(minutes):
                 return view(*args, **kwargs)
             if request.headers.get("HX-Request") or request.headers.get("X-Outbox"):

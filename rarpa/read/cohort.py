@@ -11,7 +11,7 @@ from datetime import date
 
 from events.vocabulary import PFA_AREAS, TARGET_CLOSED_AS, WORDS
 from rarpa.read.queries import _in_sight, _plus_days, short_name
-from rarpa.service.access import Actor, Forbidden, NotFound, scope
+from rarpa.service.access import COHORT, Actor, Forbidden, NotFound, scope
 
 # A distance band: its code, the name cohort_counts has always given it, its condition.
 DISTANCE_BANDS = (
@@ -94,7 +94,7 @@ def cohort_measures(today: date) -> list[CohortMeasure]:
 def may_see_cohort(actor: Actor) -> bool:
     """Cohort counts cover a provider or everyone, never a caseload (a handful
     of learners would be as good as named)."""
-    return scope(actor)[0] in ("all", "provider")
+    return actor.may(COHORT)
 
 
 def _require_cohort(actor: Actor) -> None:

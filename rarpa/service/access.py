@@ -32,6 +32,9 @@ READ, RECORD, PLAN, REVIEW, ENROL, ADMINISTER, ERASE = (
 SHARE = "share"
 # The auditor's workspace: the timeline, compare and who opened the record.
 AUDIT = "audit"
+# Counts over a provider or everyone (the cohort pages), never over a caseload:
+# a handful of learners would be as good as named.
+COHORT = "cohort"
 
 # How a person stands to a learner. ``CASELOAD``: the learner is on their
 # caseload and their provider still works with the learner; ``PROVIDER``: the
@@ -56,6 +59,7 @@ RULES: dict[str, dict[str, str]] = {
     ENROL: {"send_lead": PROVIDER, "system": ANY},
     SHARE: {"send_lead": PROVIDER, "system": ANY},
     AUDIT: {"auditor": ANY, "send_lead": PROVIDER, "system": ANY},
+    COHORT: {"auditor": ANY, "send_lead": PROVIDER, "system": ANY},
     ERASE: {"admin": BY_REFERENCE, "system": ANY},
     ADMINISTER: {"admin": NONE, "system": ANY},
 }
