@@ -4,12 +4,16 @@ transfer-pack`, `rarpa subject-access`), which calls ``make`` with its own
 services.
 
 - Transfer pack, for the learner's next provider: ``annual-review-pack.pdf``
-  (the last 12 months), ``export.jsonl`` (every event, importable with
-  `rarpa import`), ``summary.html`` (the learner, their plan, where each target
-  started and is now, recent evidence, next steps; readable offline).
+  (the last 12 months), ``export.jsonl`` (every event), ``summary.html`` (the
+  learner, their plan, where each target started and is now, recent
+  evidence, next steps; readable offline) and, while consent to photographs
+  is recorded as given, every photo kept (``photo-<id>.jpg`` and its
+  ``-small`` thumbnail). `rarpa import transfer-pack.zip` takes the record and
+  its photos in.
 - Subject-access bundle, for the learner: ``index.html`` (everything held about
-  them in plain words, including who has looked at their record),
-  ``record.json`` (the same as JSON), ``export.jsonl``.
+  them in plain words, including who has looked at their record, with their
+  photos), ``record.json`` (the same as JSON), ``export.jsonl`` and every
+  photo kept: it is theirs, whatever the consent says now.
 - Both end with ``manifest.json`` (rarpa/read/bundles.py).
 
 The HTML files stand alone: their CSS is inside them (``_bundle.css``), there
@@ -23,12 +27,13 @@ minutes (web/sessions.py ``recent_sign_in_required``).
 
 from __future__ import annotations
 
+import base64
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, Response, g, has_request_context, render_template, url_for
 
-from rarpa.read import annual_review, bundles as parts
+from rarpa.read import annual_review, bundles as parts, queries
 from rarpa.service import access
 from web.auth import login_required, recent_sign_in_required
 from web.common import learner_opened, services
@@ -71,9 +76,17 @@ def _pack_pdf(pack: dict, made_at: datetime, offline: bool) -> bytes:
     return render_pdf(render_template("annual_review_pdf.html", pack=pack, made=made_at, pdf=True, **fingerprinted))
 
 
-def _made_by(conn, actor) -> tuple[str, str]:
-    from rarpa.read import queries
+def _inline(photos: dict[str, tuple[bytes, bytes]]) -> dict[str, str]:
+    """Each thumbnail as a data: address, inside the page that shows it."""
+    return {pid: "data:image/jpeg;base64," + base64.b64encode(thumb).decode() for pid, (_, thumb) in photos.items()}
 
+
+def _photographs_given(record: dict) -> bool:
+    """Photos leave with the transfer pack only while consent to photographs is recorded as given."""
+    return any(c["consent"] == "photographs" and c["given"] for c in record["consents"])
+
+
+def _made_by(conn, actor) -> tuple[str, str]:
     return actor.user_id, parts.person(actor.user_id, queries.user_names(conn))
 
 
@@ -84,11 +97,14 @@ def transfer_pack(svc, actor, learner_id: str) -> parts.Bundle:
     def read(conn, fingerprint):
         made_at = datetime.now(timezone.utc)
         end = made_at.date()
+        record = parts.transfer_record(app, conn, actor, learner_id)
+        photos = app.photo_files(actor, learner_id) if _photographs_given(record) else {}
+        record["photos_in_pack"] = parts.with_photos(record["recent_evidence"], conn, record["learner"]["id"],
+                                                     queries.user_names(conn), photos)
         return {
-            "made_at": made_at, "fingerprint": fingerprint, "made_by": _made_by(conn, actor),
-            "record": parts.transfer_record(app, conn, actor, learner_id),
+            "made_at": made_at, "fingerprint": fingerprint, "made_by": _made_by(conn, actor), "record": record,
             "pack": annual_review.pack(app, conn, actor, learner_id, start=end - timedelta(days=PACK_DAYS), end=end),
-            "export": parts.export_text(app, conn, actor, learner_id),
+            "export": parts.export_text(app, conn, actor, learner_id), "photos": photos,
         }
 
     got = parts.steady(app, actor, learner_id, svc.fresh, read)
@@ -96,9 +112,9 @@ def transfer_pack(svc, actor, learner_id: str) -> parts.Bundle:
     with _rendering(svc) as offline:
         pdf = _pack_pdf(got["pack"], got["made_at"], offline)
         summary = render_template("bundle_summary.html", r=got["record"], fingerprint=got["fingerprint"],
-                                  made_at=got["made_at"], made_by=got["made_by"][1])
+                                  made_at=got["made_at"], made_by=got["made_by"][1], thumbs=_inline(got["photos"]))
     files = [("annual-review-pack.pdf", pdf), ("export.jsonl", got["export"].encode()),
-             ("summary.html", summary.encode())]
+             ("summary.html", summary.encode()), *parts.photo_parts(got["photos"])]
     return parts.bundle(app, parts.TRANSFER, files, learner=got["record"]["learner"], fingerprint=got["fingerprint"],
                         made_at=got["made_at"], made_by=got["made_by"][0], made_by_name=got["made_by"][1])
 
@@ -108,10 +124,13 @@ def subject_access(svc, actor, learner_id: str) -> parts.Bundle:
     app = svc.app
 
     def read(conn, fingerprint):
+        record = parts.subject_access_record(app, conn, actor, learner_id)
+        photos = app.photo_files(actor, learner_id)
+        record["photo_files"] = parts.with_photos(record["observations"], conn, record["learner"]["id"],
+                                                  queries.user_names(conn), photos)
         return {
             "made_at": datetime.now(timezone.utc), "fingerprint": fingerprint, "made_by": _made_by(conn, actor),
-            "record": parts.subject_access_record(app, conn, actor, learner_id),
-            "export": parts.export_text(app, conn, actor, learner_id),
+            "record": record, "export": parts.export_text(app, conn, actor, learner_id), "photos": photos,
         }
 
     got = parts.steady(app, actor, learner_id, svc.fresh, read)
@@ -120,9 +139,9 @@ def subject_access(svc, actor, learner_id: str) -> parts.Bundle:
               "fingerprint": got["fingerprint"]}
     with _rendering(svc):
         index = render_template("bundle_subject_access.html", r=record, made_at=got["made_at"],
-                                made_by=got["made_by"][1], fingerprint=got["fingerprint"])
+                                made_by=got["made_by"][1], fingerprint=got["fingerprint"], thumbs=_inline(got["photos"]))
     files = [("index.html", index.encode()), ("record.json", parts.to_json(record)),
-             ("export.jsonl", got["export"].encode())]
+             ("export.jsonl", got["export"].encode()), *parts.photo_parts(got["photos"])]
     return parts.bundle(app, parts.SUBJECT_ACCESS, files, learner=record["learner"], fingerprint=got["fingerprint"],
                         made_at=got["made_at"], made_by=got["made_by"][0], made_by_name=got["made_by"][1])
 

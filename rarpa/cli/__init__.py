@@ -358,24 +358,33 @@ def subject_access(learner_id, out, force):
 @click.option("--source", default=None, help="Where it came from (default: the file's name).")
 @click.option("--reason", default="", help="Why (e.g. the learner moved college).")
 def import_(file, source, reason):
-    """Recreate a learner from another installation's export. Refuses an
-    altered file (exit 1, naming the line) or a learner already here."""
+    """Recreate a learner from another installation's export (export.jsonl),
+    or from a transfer pack or subject-access ZIP, photos and all. Refuses an
+    altered file (exit 1, naming the line or the file in the ZIP) or a learner
+    already here."""
     import os
 
-    from rarpa.service import portable
+    from rarpa.service import portable, unpack
 
     app = _app()
     source = source or os.path.basename(file)
     try:
-        lid, _ = portable.import_lines(app, _actor(), portable.iter_file(file), source=source, reason=reason)
-        head = portable.check(portable.iter_file(file)).head
-    except portable.ImportRefused as e:
+        if unpack.is_bundle(file):
+            bundle = unpack.read_bundle(file)
+            lines, photos = bundle.export_lines, bundle.photos
+            unpack.same_record(bundle, portable.check(lines).head)
+        else:
+            lines, photos = list(portable.iter_file(file)), {}
+        head = portable.check(lines).head
+        lid, _ = portable.import_lines(app, _actor(), lines, source=source, reason=reason, photos=photos)
+    except (portable.ImportRefused, unpack.BundleRefused) as e:
         _fail(f"{file}: {e} (nothing was imported)")
     except UnicodeDecodeError:
         _fail(f"{file}: the file is not UTF-8 text (nothing was imported)")
     _projector(app).catch_up()
-    click.echo(f"imported {lid}: {head['events']} events from {source}; exported by the installation whose "
-               f"public key is {head['public_key']} (confirm it with them); its fingerprint there was "
+    with_photos = f" and {len(photos)} photo{'s' if len(photos) != 1 else ''}" if photos else ""
+    click.echo(f"imported {lid}: {head['events']} events{with_photos} from {source}; exported by the installation "
+               f"whose public key is {head['public_key']} (confirm it with them); its fingerprint there was "
                f"{head['fingerprint']}")
 
 
@@ -398,7 +407,11 @@ def verify(fingerprint):
             f"ok: {report.events} events in {report.streams} streams, "
             f"{report.snapshots} snapshots checked ({report.snapshots_skipped} of erased learners skipped), "
             f"head signed by the application at event {report.signed_head or 0}, "
-            f"access log of {report.access_entries} entries unbroken"
+            f"access log of {report.access_entries} entries unbroken, "
+            f"{report.photos} photo{'s' if report.photos != 1 else ''} as recorded"
+            + (f" ({report.photos_unnamed} sealed photo row(s) no event names)" if report.photos_unnamed else "")
+            + (f"; {report.photos_not_carried} photo(s) of imported records came without their bytes"
+               if report.photos_not_carried else "")
         )
         return
     click.secho(f"TAMPERED: {len(report.problems)} problem(s); the first:", fg="red", err=True)

@@ -32,7 +32,7 @@ from typing import Callable
 
 
 from events.vocabulary import PACK_WORDS, PFA_AREAS, WORDS
-from rarpa.read import queries, timeline
+from rarpa.read import photos as photos_of, queries, timeline
 from rarpa.read.evidence import evidence as evidence_of
 from rarpa.record import RuleBroken
 from rarpa.service import access, portable
@@ -69,6 +69,44 @@ VIEW_WORDS = {
     "photo thumbnail": "saw a small copy of a photo of you",
     "cohort list": "looked at a list of learners that you are on",
 }
+
+
+def photo_file(photo_id: str) -> str:
+    """A photo's name in a bundle (beside it, its thumbnail's)."""
+    return f"photo-{photo_id}.jpg"
+
+
+def thumb_file(photo_id: str) -> str:
+    return f"photo-{photo_id}-small.jpg"
+
+
+def photo_parts(files: dict[str, tuple[bytes, bytes]]) -> list[tuple[str, bytes]]:
+    """The photos as files of a bundle: each JPEG and its thumbnail."""
+    out = []
+    for photo_id, (jpeg, thumb) in sorted(files.items()):
+        out += [(photo_file(photo_id), jpeg), (thumb_file(photo_id), thumb)]
+    return out
+
+
+def with_photos(observations: list[dict], conn, lid: str, names: dict[str, str],
+                files: dict[str, tuple[bytes, bytes]]) -> int:
+    """Each observation's photos (``photos``): when taken and by whom, and the
+    file in the bundle, or why there is none (removed: who, when and why; not
+    in this bundle). Returns how many photo files the bundle holds."""
+    listed = {o["id"]: o for o in observations}
+    for o in observations:
+        o["photos"] = []
+    for p in photos_of.of_learner(conn, lid):
+        if p["observation_id"] in listed:
+            kept = p["id"] in files
+            listed[p["observation_id"]]["photos"].append({
+                "id": p["id"], "taken_by": person(p["recorded_by"], names), "recorded_at": p["recorded_at"],
+                "width": p["width"], "height": p["height"], "chosen_for_pack": bool(p["chosen"]),
+                "status": p["status"], "file": photo_file(p["id"]) if kept else None,
+                "small_file": thumb_file(p["id"]) if kept else None,
+                "removed_at": p["removed_at"], "removed_by": person(p["removed_by"], names),
+                "removed_reason": p["removed_reason"]})
+    return len(files)
 
 
 class BundleError(ValueError):

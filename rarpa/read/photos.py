@@ -35,6 +35,11 @@ def of_observation(conn: sqlite3.Connection, learner_id: str, observation_id: st
                  [learner_id, observation_id])
 
 
+def of_learner(conn: sqlite3.Connection, learner_id: str) -> list[dict]:
+    """Every photo of the learner, removed ones too, in the order they were taken."""
+    return _rows(conn, f"SELECT {COLUMNS} FROM photos p WHERE p.learner_id=? ORDER BY p.seq", [learner_id])
+
+
 def one(conn: sqlite3.Connection, learner_id: str, observation_id: str, photo_id: str) -> dict | None:
     rows = _rows(conn, f"SELECT {COLUMNS} FROM photos p WHERE p.id=? AND p.learner_id=? AND p.observation_id=?",
                  [photo_id, learner_id, observation_id])

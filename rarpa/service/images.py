@@ -127,3 +127,17 @@ def keep(data: bytes) -> KeptPhoto:
     return KeptPhoto(jpeg=jpeg, thumb=small, sha256=hashlib.sha256(jpeg).hexdigest(),
                      received_sha256=hashlib.sha256(data).hexdigest(), width=photo.width, height=photo.height,
                      thumb_sha256=hashlib.sha256(small).hexdigest())
+
+
+def is_kept_jpeg(data: bytes) -> bool:
+    """Whether ``data`` is a JPEG this installation could have kept (an imported
+    photo: pinned by its digest already, this checks it opens as a photo)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG",)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS or width < 1 or height < 1:
+                return False
+            image.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return False
+    return True

@@ -92,6 +92,22 @@ class PhotoService:
             raise NotFound("photo")
         return data
 
+    def photo_files(self, actor: Actor, learner_id: str, action: str = access.SHARE) -> dict[str, tuple[bytes, bytes]]:
+        """Every photo of the learner still kept here, by photo id: (the JPEG,
+        its thumbnail), each checked against its digest. For the bundles that
+        hand the whole record over (rarpa/read/bundles.py); a photo removed, or
+        imported without its bytes, is not among them."""
+        learner = self.learner(actor, learner_id, action)
+        out = {}
+        for photo_id, photo in sorted(learner.photos.items()):
+            if photo.removed:
+                continue
+            jpeg = self.photo_store.get(str(learner.id), photo_id, "photo", photo.sha256)
+            thumb = self.photo_store.get(str(learner.id), photo_id, "thumb", photo.thumb_sha256)
+            if jpeg is not None and thumb is not None:
+                out[photo_id] = (jpeg, thumb)
+        return out
+
     # --- erasure: the photos go with the key -----------------------------------------------
     def erase_learner(self, actor: Actor, learner_id: str, reason: str) -> Written:
         """LearnerService.erase_learner destroys the key every photo of the

@@ -44,10 +44,11 @@ _BY_TYPE = {cls.__name__: cls for cls in events.ALL_EVENTS}
 
 
 class ImportRefused(ValueError):
-    """The file is not a whole, unaltered export (``line`` names where)."""
+    """The file is not a whole, unaltered export (``line`` names where; 0:
+    not one line, a photo that came with it)."""
 
     def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}")
+        super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
         self.message = message
 
@@ -191,10 +192,29 @@ def to_event(line: dict, number: int):
     return cls(**envelope, **values)
 
 
-def import_lines(app, actor: Actor, text_lines: Iterable[str], *, source: str, reason: str = ""):
+def _checked_photos(domain_events: list, photos: dict[str, tuple[bytes, bytes]]) -> None:
+    """Every photo that came with the export (from a bundle: rarpa/service/unpack.py)
+    is one its events name, still kept there, and the very bytes they pin."""
+    from rarpa.service.images import is_kept_jpeg
+
+    attached = {e.photo_id: e for e in domain_events if type(e).__name__ == "PhotoAttached"}
+    removed = {e.photo_id for e in domain_events if type(e).__name__ == "PhotoRemoved"}
+    for photo_id, (jpeg, thumb) in photos.items():
+        event = attached.get(photo_id)
+        if event is None or photo_id in removed:
+            raise ImportRefused(0, f"photo {photo_id} is not a photo kept in this record")
+        if hashlib.sha256(jpeg).hexdigest() != event.sha256 or hashlib.sha256(thumb).hexdigest() != event.thumb_sha256:
+            raise ImportRefused(0, f"photo {photo_id} is not the photo its event recorded")
+        if not (is_kept_jpeg(jpeg) and is_kept_jpeg(thumb)):
+            raise ImportRefused(0, f"photo {photo_id} does not open as a JPEG")
+
+
+def import_lines(app, actor: Actor, text_lines: Iterable[str], *, source: str, reason: str = "",
+                 photos: dict[str, tuple[bytes, bytes]] | None = None):
     """Recreate the exported learner here (refusing an altered file, or a
-    learner already in this record). Returns the learner's id and the
-    position of the last event written."""
+    learner already in this record), with the bytes of ``photos`` (photo id:
+    the JPEG and its thumbnail) where they came too. Returns the learner's id
+    and the position of the last event written."""
     if actor.role != "system":
         raise Forbidden("importing a record is done at the command line")
     checked = check(text_lines)
@@ -203,10 +223,16 @@ def import_lines(app, actor: Actor, text_lines: Iterable[str], *, source: str, r
     if app.exists(lid):
         raise RuleBroken("learner_id", f"learner {lid} is already in this record; nothing was imported", 409)
     domain_events = [to_event(line, n) for n, line in enumerate(checked.lines, start=2)]
+    _checked_photos(domain_events, photos or {})
     names = head.get("providers") or {}
     for slug in sorted({e.provider for e in domain_events if e.provider} | set(names)):
         if not app.provider_exists(slug):
             app.register_provider(actor, slug, names.get(slug) or slug)
+    if photos:
+        # The bytes before the events that name them, sealed with this installation's key for the learner.
+        app.vault.key_for(str(lid), create=True)
+        for photo_id, (jpeg, thumb) in photos.items():
+            app.photo_store.put(str(lid), photo_id, photo=jpeg, thumb=thumb)
     app.recorder.insert_events([app.mapper.to_stored_event(e) for e in domain_events])
     written = app.record_import(actor, str(lid), source=source, exported_at=datetime.fromisoformat(head["exported_at"]),
                                 exported_by=head.get("exported_by", ""), source_fingerprint=head["fingerprint"],

@@ -40,6 +40,7 @@ from rarpa.store.cipher import StreamErased
 from rarpa.store.vault import Vault
 
 KINDS = ("photo", "thumb")
+PHOTO_TOPIC = "events.learner:PhotoAttached"  # the event that names a photo (verify finds its learners by it)
 log = logging.getLogger("rarpa.store.photos")
 
 

@@ -15,6 +15,12 @@
    to it gives; otherwise an altered snapshot could change what is read.
 6. The access log's chain (access_log.py): an entry altered, or one taken out
    of the middle, is named.
+7. Every photo an event names, and not removed since, is kept (photos.py) and
+   opens with its learner's key to the very bytes the event pins, photo and
+   thumbnail; no photo of an erased learner is kept. Sealed rows no event
+   names (a write refused after its bytes were kept) are counted, not faults;
+   so are photos of an imported record that came without their bytes (an
+   export alone carries none).
 
 What it cannot prove: that someone holding both the event store and the
 vault (and so the signing key) did nothing, or that both were not put back
@@ -32,6 +38,9 @@ from cryptography.exceptions import InvalidSignature
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from rarpa.store import access_log
+from rarpa.store.photos import PHOTO_TOPIC
+
+IMPORT_TOPIC = "events.learner:LearnerImported"
 from rarpa.store.cipher import StreamErased
 from rarpa.store.sqlite import head_message, snapshot_of, walk_chains, walk_log
 
@@ -44,6 +53,9 @@ class Report:
     snapshots_skipped: int = 0
     signed_head: int | None = None  # the row the application's signature vouches for
     access_entries: int = 0
+    photos: int = 0
+    photos_unnamed: int = 0
+    photos_not_carried: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -69,7 +81,64 @@ def verify(app, *, on_event=None) -> Report:
         _verify_not_behind_vault(app, conn, report)
     _verify_snapshots(app, report)
     _verify_access_log(app, report)
+    _verify_photos(app, report)
     return report
+
+
+def _verify_photos(app, report: Report) -> None:
+    from rarpa.service.access import system_actor
+    from rarpa.store.photos import PhotoDamaged
+
+    with snapshot_of(app.settings.db) as conn:
+        learners = {UUID(r[0]) for r in conn.execute("SELECT DISTINCT originator_id FROM stored_events WHERE topic=?",
+                                                      [PHOTO_TOPIC])}
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='photo_files'").fetchone():
+            kept = conn.execute("SELECT photo_id, learner_id FROM photo_files").fetchall()
+        else:
+            kept = []
+    named: set[str] = set()
+    actor = system_actor("verify")
+    for lid in sorted(learners | {UUID(learner) for _, learner in kept}, key=str):
+        if app.vault.key_for(str(lid), create=False) is None:
+            rows = sum(1 for _, learner in kept if UUID(learner) == lid)
+            if rows:
+                report.problems.append(f"learner {lid} was erased, yet {rows} sealed photo row(s) of theirs are "
+                                       f"still kept: run `rarpa erase {lid}` again to finish the erasure")
+            continue
+        if lid not in learners:
+            continue
+        carried_over = _attached_before_import(app, lid)
+        for photo_id, photo in sorted(app.learner(actor, str(lid)).photos.items()):
+            named.add(photo_id)
+            if photo.removed:
+                continue
+            report.photos += 1
+            for kind, digest in (("photo", photo.sha256), ("thumb", photo.thumb_sha256)):
+                try:
+                    found = app.photo_store.get(str(lid), photo_id, kind, digest)
+                except PhotoDamaged as e:
+                    report.problems.append(f"learner {lid}: {e}")
+                    break
+                if found is None and photo_id in carried_over:
+                    report.photos -= 1
+                    report.photos_not_carried += 1
+                    break
+                if found is None:
+                    report.problems.append(f"learner {lid}: photo {photo_id} ({kind}) is named by its event "
+                                           "but is not kept")
+                    break
+    report.photos_unnamed = sum(1 for photo_id, _ in kept if photo_id not in named)
+
+
+def _attached_before_import(app, lid: UUID) -> set[str]:
+    """The photos of a learner imported from another installation that were
+    taken there (before LearnerImported): they may have come without bytes."""
+    with snapshot_of(app.settings.db) as conn:
+        row = conn.execute("SELECT MAX(originator_version) FROM stored_events WHERE originator_id IN (?, ?) "
+                           "AND topic=?", [lid.hex, str(lid), IMPORT_TOPIC]).fetchone()
+    if not row or row[0] is None:
+        return set()
+    return {e.photo_id for e in app.events.get(lid, lte=row[0]) if type(e).__name__ == "PhotoAttached"}
 
 
 def _verify_access_log(app, report: Report) -> None:
