@@ -473,7 +473,8 @@ class Upload(dict):
 
 
 WRITE_BODIES = {
-    "/learners/<learner_id>/providers": lambda i: {"provider": "riverside", "lead": False, "reason": "Placement"},
+    "/learners/<learner_id>/providers": lambda i: {"provider": "hillside", "lead": False, "reason": "Placement"},
+    "/learners/<learner_id>/providers/<provider>/leave": lambda i: {"reason": "Placement ended"},  # hillside, just joined
     "/learners/<learner_id>/consents": lambda i: {"consent": "photographs", "given": True, "reason": "Asked"},
     "/learners/<learner_id>/outcomes": outcome_body,
     "/learners/<learner_id>/outcomes/<outcome_id>/amendments": lambda i: {

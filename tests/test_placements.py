@@ -62,3 +62,34 @@ def test_only_the_lead_manages_providers(web, world):
         client = web.application.test_client()
         sign_in(client, email)
         assert client.get(f"/learners/{amy}/providers").status_code == status, email
+
+
+def test_the_api_joins_and_leaves_and_says_why_it_refuses(web, world, app, system):
+    """POST /api/v1/learners/{id}/providers/{slug}/leave: the same event as the
+    page; problem+json naming the field or the rule otherwise, nothing stored."""
+    amy = world["learners"]["amy"]
+    lead = {"Authorization": f"Bearer {app.create_token('lead@example.org')}"}
+    riverside = {"Authorization": f"Bearer {app.create_token('lead.riverside@example.org')}"}
+    joined = web.post(f"/api/v1/learners/{amy}/providers", headers=lead,
+                      json={"provider": "riverside", "reason": "Two days a week"})
+    assert joined.status_code == 201
+    assert web.get(f"/api/v1/learners/{amy}", headers=riverside).status_code == 200
+
+    before = app.recorder.max_notification_id()
+    for body, slug, status, says in [
+        ({}, "riverside", 422, "reason"),
+        ({"reason": "Ended"}, "northfield", 422, "make another provider the lead before the lead leaves"),
+        ({"reason": "Ended"}, "nowhere", 422, "nowhere"),
+    ]:
+        refused = web.post(f"/api/v1/learners/{amy}/providers/{slug}/leave", headers=lead, json=body)
+        assert refused.status_code == status, (slug, refused.get_data(as_text=True))
+        assert refused.mimetype == "application/problem+json" and says in refused.get_data(as_text=True)
+    assert app.recorder.max_notification_id() == before
+
+    left = web.post(f"/api/v1/learners/{amy}/providers/riverside/leave", headers=lead, json={"reason": "Placement ended"})
+    assert left.status_code == 201
+    assert [p["provider"] for p in left.get_json()["providers"]] == ["northfield"]
+    assert web.get(f"/api/v1/learners/{amy}", headers=riverside).status_code == 404  # sight ends at once
+    left_events = [e for e in app.learner_events(system, amy) if type(e).__name__ == "ProviderLeft"]
+    assert [(e.left, e.reason, e.role, e.provider) for e in left_events] == [
+        ("riverside", "Placement ended", "send_lead", "northfield")]  # which left; who said so, from where

@@ -180,6 +180,16 @@ def join_provider(learner_id):
     return answer(queries.learner(s.wait_for(written), written.learner_id), 201)
 
 
+@route("/learners/<learner_id>/providers/<provider>/leave", "POST",
+       summary="A provider leaves (the end of a dual placement; its staff lose sight at once)",
+       body=S.ProviderLeaveIn, returns=S.LearnerOut, status=201)
+def leave_provider(learner_id, provider):
+    data = load(S.ProviderLeaveIn)
+    s = services()
+    written = s.app.leave_provider(g.actor, learner_id, provider=provider, **data)
+    return answer(queries.learner(s.wait_for(written), written.learner_id), 201)
+
+
 @route("/learners/<learner_id>/consents", "POST", summary="Record consent (photographs, sharing)",
        body=S.ConsentIn, returns=S.Created, status=201)
 def record_consent(learner_id):

@@ -131,6 +131,7 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     "api.check_fingerprint": READ,
     "api.get_access_log": AUDIT,
     "api.join_provider": ENROL,
+    "api.leave_provider": ENROL,
     "api.record_consent": PLAN,
     "api.record_outcome": PLAN,
     "api.amend_outcome": PLAN,
