@@ -97,6 +97,17 @@ class TargetClosed(RecordEvent):
     review_id: str | None
 
 
+class TargetWordedForLearner(RecordEvent):
+    """The target in the learner's own words, written with them: shown to the
+    learner instead of the staff wording (their "My progress", their
+    self-assessment). The staff wording, success criteria and outcomes stay
+    as the plan set them; a later one replaces the words, both stay in history."""
+
+    target_id: str
+    words: str
+    reason: str
+
+
 # --- Stage 4: formative recording --------------------------------------------
 class ObservationRecorded(RecordEvent):
     """Evidence seen by staff. ``observed_at`` is the device's time (it may have
@@ -293,6 +304,59 @@ class LearnerImported(RecordEvent):
     reason: str
 
 
+class FamilyMemberInvited(RecordEvent):
+    """The SEND lead let a family member in (consent to share with family
+    given): their account (``family_user_id``, role family) and who they are
+    to the learner (``relationship``: "Mum", "Grandad", "Foster carer")."""
+
+    family_user_id: str
+    relationship: str
+    reason: str
+
+
+class FamilyAccessEnded(RecordEvent):
+    """One family member's access ended by staff (withdrawing consent to share
+    with family ends every family member's at once, without this event)."""
+
+    family_user_id: str
+    reason: str
+
+
+class FamilyContributionSent(RecordEvent):
+    """A family member told the college what they saw at home: their words,
+    the day, and optionally a photo (kept sealed like any photo, pinned here
+    by its digests; empty strings when there is none). It waits for staff."""
+
+    contribution_id: str
+    words: str
+    happened_on: str
+    photo_sha256: str
+    photo_received_sha256: str
+    photo_thumb_sha256: str
+    photo_width: int
+    photo_height: int
+    photo_size: int
+
+
+class FamilyContributionAccepted(RecordEvent):
+    """Staff accepted a contribution: it became evidence from home, one
+    observation per target chosen (``observations``: target id to observation
+    id, recorded in the same transaction just before this event)."""
+
+    contribution_id: str
+    observations: dict
+    photo_id: str  # the photo as attached to the first observation, or ""
+    note: str
+
+
+class FamilyContributionDeclined(RecordEvent):
+    """Staff declined a contribution; the family member sees the reason.
+    Nothing of it becomes evidence, and its photo is deleted."""
+
+    contribution_id: str
+    reason: str
+
+
 LEARNER_EVENTS = (
     LearnerEnrolled,
     ProviderJoined,
@@ -305,6 +369,7 @@ LEARNER_EVENTS = (
     BaselineRecorded,
     TargetRevised,
     TargetClosed,
+    TargetWordedForLearner,
     ObservationRecorded,
     ObservationCorrected,
     ObservationWithdrawn,
@@ -322,4 +387,9 @@ LEARNER_EVENTS = (
     AnnualReviewHeld,
     LearnerDataErased,
     LearnerImported,
+    FamilyMemberInvited,
+    FamilyAccessEnded,
+    FamilyContributionSent,
+    FamilyContributionAccepted,
+    FamilyContributionDeclined,
 )

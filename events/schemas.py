@@ -131,6 +131,12 @@ class TargetClosedSchema(EventSchema):
     review_id = uuid_str(allow_none=True, required=True)
 
 
+class TargetWordedForLearnerSchema(EventSchema):
+    target_id = uuid_str(required=True)
+    words = string(required=True)
+    reason = string(required=True)
+
+
 class ObservationRecordedSchema(EventSchema):
     observation_id = uuid_str(required=True)
     target_id = uuid_str(required=True)
@@ -276,6 +282,44 @@ class LearnerImportedSchema(EventSchema):
     source_fingerprint = string(required=True)
     file_checksum = string(required=True)
     people = fields.Dict(keys=string(), values=string(), required=True)
+    reason = string(required=True)
+
+
+class FamilyMemberInvitedSchema(EventSchema):
+    family_user_id = uuid_str(required=True)
+    relationship = string(required=True)
+    reason = string(required=True)
+
+
+class FamilyAccessEndedSchema(EventSchema):
+    family_user_id = uuid_str(required=True)
+    reason = string(required=True)
+
+
+_DIGEST_OR_NONE = validate.Regexp(r"^([0-9a-f]{64})?$")
+
+
+class FamilyContributionSentSchema(EventSchema):
+    contribution_id = uuid_str(required=True)
+    words = string(required=True)
+    happened_on = string(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"), required=True)
+    photo_sha256 = string(validate=_DIGEST_OR_NONE, required=True)
+    photo_received_sha256 = string(validate=_DIGEST_OR_NONE, required=True)
+    photo_thumb_sha256 = string(validate=_DIGEST_OR_NONE, required=True)
+    photo_width = fields.Integer(validate=validate.Range(min=0), required=True)
+    photo_height = fields.Integer(validate=validate.Range(min=0), required=True)
+    photo_size = fields.Integer(validate=validate.Range(min=0), required=True)
+
+
+class FamilyContributionAcceptedSchema(EventSchema):
+    contribution_id = uuid_str(required=True)
+    observations = fields.Dict(keys=string(), values=string(), required=True)
+    photo_id = string(required=True)
+    note = string(required=True)
+
+
+class FamilyContributionDeclinedSchema(EventSchema):
+    contribution_id = uuid_str(required=True)
     reason = string(required=True)
 
 

@@ -51,6 +51,9 @@ CONSENTS = ("photographs", "sharing_with_partners", "sharing_with_family")
 # decision about a target and not a judgement of the learner's progress).
 OUTCOME_JUDGEMENTS = ("achieved", "partly_achieved", "not_achieved")
 ROLES = ("tutor", "support", "send_lead", "auditor", "admin")
+# A family member's account: let in by a SEND lead for one learner (rarpa/service/family.py), never by role choice.
+FAMILY_ROLE = "family"
+ACCOUNT_ROLES = (*ROLES, FAMILY_ROLE)
 # Administration: a one-time link that sets a password (PasswordLinkIssued.kind),
 # and a user's status (the read model's users.status).
 PASSWORD_LINKS = ("invitation", "reset")
@@ -106,8 +109,14 @@ WORDS: dict[str, dict[str, str]] = {
     "new_to_learner": {"people": "New people", "place": "New place", "materials": "New materials"},
     # Administration (web/admin.py): a user's status, and what each admin action did.
     "role_names": {"tutor": "Tutor", "support": "Learning support assistant", "send_lead": "SEND lead",
-                   "auditor": "Auditor", "admin": "Administrator"},
+                   "auditor": "Auditor", "admin": "Administrator", "family": "Family member"},
     "user_statuses": {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"},
+    # A family member's access (rarpa/read/family.py members), and a contribution from home.
+    "family_states": {"active": "Can see", "invited": "Link not used yet", "ended": "Access ended",
+                      "paused": "Cannot see: consent to share with family withdrawn",
+                      "deactivated": "Account deactivated"},
+    "contribution_states": {"waiting": "Waiting for staff to look at it", "accepted": "Added to the record",
+                            "declined": "Not added"},
     "admin_actions": {"ProviderRegistered": "Provider added", "UserRegistered": "User added",
                       "UserInvited": "User invited", "PasswordChanged": "Password changed",
                       "PasswordLinkIssued:reset": "Password reset: new link made",
@@ -119,7 +128,14 @@ WORDS: dict[str, dict[str, str]] = {
                       "CaseloadLearnerAdded": "Added to caseload", "CaseloadLearnerRemoved": "Removed from caseload"},
     # The roles, and the command line's own ("system"), as a change's history names them.
     "roles": {"tutor": "tutor", "support": "support", "send_lead": "send lead", "auditor": "auditor",
-              "admin": "admin", "system": "system"},
+              "admin": "admin", "family": "family member", "system": "system"},
+}
+
+# How a family member is told where the learner is with a target (web/templates/family_summary.html).
+FAMILY_WORDS = {
+    "ratings": {"not_yet": "not doing it yet", "emerging": "starting to try it, with a lot of help",
+                "developing": "doing it with some help", "secure": "doing it on their own",
+                "generalised": "doing it on their own, in new places and with new people"},
 }
 
 # How the annual-review pack says a value inside a sentence, where that differs
@@ -137,5 +153,42 @@ PACK_WORDS: dict[str, dict[str, str]] = {
     # transfer pack and the subject-access bundle, web/bundles.py).
     "roles": {"tutor": "tutor", "support": "learning support assistant", "send_lead": "SEND lead",
               "auditor": "auditor (checks records are kept properly)", "admin": "administrator",
-              "system": "the record's operator, at the command line"},
+              "family": "family member", "system": "the record's operator, at the command line"},
+}
+
+# The learner's own pages (easy read: web/my_progress.py), said to the learner in short
+# sentences. The answers are the self-assessment's buttons ("answers_said" after "you said:").
+EASY_WORDS: dict[str, dict[str, str]] = {
+    "answers": {"not_yet": "Not yet", "with_help": "With help", "on_my_own": "On my own"},
+    "answers_said": {"not_yet": "not yet", "with_help": "with help", "on_my_own": "on my own"},
+    "contexts": {"classroom": "in class", "work_placement": "at work", "community": "out and about",
+                 "home": "at home", "residential": "where you stay", "online": "online", "other": "somewhere else"},
+    "prompts": {"independent": "You did it on your own.", "gestural": "Someone pointed to help you.",
+                "verbal": "Someone told you what to do.", "modelled": "Someone showed you how first.",
+                "partial_physical": "Someone helped you a little with their hands.",
+                "full_physical": "Someone helped you with their hands."},
+    "new_to_learner": {"people": "There were new people.", "place": "It was a new place.",
+                       "materials": "You used new things."},
+    "areas": {"employment": "Work", "independent_living": "Living on my own", "community": "Friends and going out",
+              "health": "Being healthy"},
+}
+
+# The annual-review pack as a parent reads it (rarpa/read/pack_readable.py): plain words,
+# no staff terms ("steps", "generalised"); "About this record" gives the staff word beside each.
+PLAIN_WORDS: dict[str, dict[str, str]] = {
+    # Where the learner is with a target: after "was" or "is", or as a label ("Now: …").
+    "ratings": {"not_yet": "not yet able to do it", "emerging": "just starting to do it",
+                "developing": "able to do it some of the time", "secure": "able to do it reliably",
+                "generalised": "able to do it reliably, in new places and with new people"},
+    # What the learner can do now, around the target's own words ({do}).
+    "can_now": {"not_yet": "cannot {do} yet", "emerging": "is starting to {do}",
+                "developing": "can {do} some of the time", "secure": "can now {do} reliably",
+                "generalised": "can now {do} reliably, in new places and with new people"},
+    # How much help they needed: after what they did, and as what they needed.
+    "help": {"full_physical": "with full hands-on help", "partial_physical": "with a little hands-on help",
+             "modelled": "after staff showed how", "verbal": "with a spoken reminder",
+             "gestural": "with a point or a gesture", "independent": "with no help"},
+    "help_needed": {"full_physical": "full hands-on help", "partial_physical": "a little hands-on help",
+                    "modelled": "staff to show how first", "verbal": "a spoken reminder",
+                    "gestural": "a point or a gesture", "independent": "no help"},
 }

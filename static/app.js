@@ -96,7 +96,11 @@ async function keepAndSend(form, submitter) {
 async function photoToKeep(form, chosenFile) {
   let blob = window.rarpaPhotos ? await window.rarpaPhotos.take(form) : null;
   if (!blob && !window.rarpaPhotos && chosenFile && chosenFile.size) blob = chosenFile; // the server re-encodes it
-  if (!blob) return null;
+  return blob ? photoEntry(blob) : null;
+}
+
+// How an outbox item keeps its photo (item.photo), here and for a group (static/group.js).
+async function photoEntry(blob) {
   return { type: "image/jpeg", size: blob.size, bytes: await blob.arrayBuffer() };
 }
 
@@ -340,7 +344,7 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // For tests and the curious: window.rarpaOutbox.all() lists what is waiting.
-window.rarpaOutbox = { all: outbox.all, flush, keep: keepAll, newId };
+window.rarpaOutbox = { all: outbox.all, flush, keep: keepAll, newId, photoEntry };
 
 // --- a session that ended (web/sessions.py) ---------------------------------------------------
 // The sign-in page after a session ended for lack of use: no learner's page stays in the

@@ -10,6 +10,12 @@
 // page shows, learner by learner, saved, waiting to send, or not saved (why).
 // What was chosen and the last save are kept for this tab (sessionStorage), so
 // a reload, even offline, comes back to the same group and the same answers.
+//
+// A learner who has agreed to photographs has a photo field in their row
+// (templates/_photo_field.html). static/photos.js resizes the photo on the
+// tablet, as on the record form; saving puts it into THAT learner's outbox
+// entry, kept as the record form's outbox keeps one (window.rarpaOutbox.photoEntry),
+// so it is sent once, with that learner's observation.
 "use strict";
 
 (() => {
@@ -138,6 +144,18 @@
     return [shared, own].filter(Boolean).join("\n");
   }
 
+  const photoFieldOf = (lid) => sectionOf(lid).querySelector("[data-photo-field]");
+
+  // The photo for this learner's outbox entry (as app.js keeps the record form's), or null.
+  async function photoFor(lid) {
+    const field = photoFieldOf(lid);
+    if (!field) return null;
+    let blob = window.rarpaPhotos ? await window.rarpaPhotos.take(field) : null;
+    const file = field.querySelector("input[type=file]").files[0];
+    if (!blob && !window.rarpaPhotos && file && file.size) blob = file; // the server re-encodes it
+    return blob ? window.rarpaOutbox.photoEntry(blob) : null;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const found = problems();
@@ -149,6 +167,7 @@
     const at = new Date().toISOString();
     const context = checked("context");
     const now = Date.now();
+    const photos = await Promise.all(chosen.map(photoFor));
     const items = chosen.map((lid, n) => {
       const rating = checked(`rating-${lid}`);
       const prompt = checked(`prompt-${lid}`);
@@ -164,10 +183,12 @@
       };
       // Should the outbox fail, the plain post sends these very ids (and time).
       form.elements[`id-${lid}`].value = id;
-      return {
+      const item = {
         id, url: `/learners/${lid}/observations`, fields, targetId: fields.target_id, learnerId: lid,
         label: nameOf(lid), ratingWords: labelOf(rating), createdAt: now + n, state: "waiting", message: "",
       };
+      if (photos[n]) item.photo = photos[n];
+      return item;
     });
     form.elements.observed_at.value = at;
     try {
@@ -176,7 +197,8 @@
       form.submit(); // no outbox on this device: the plain post, which is all or nothing
       return;
     }
-    kept.last = items.map((i) => ({ id: i.id, learnerId: i.learnerId, label: i.label, rating: i.ratingWords }));
+    kept.last = items.map((i) => ({ id: i.id, learnerId: i.learnerId, label: i.label, rating: i.ratingWords,
+                                    photo: Boolean(i.photo) }));
     kept.outcome = {};
     write();
     readyForNext();
@@ -189,7 +211,7 @@
     return label ? label.textContent.trim() : input.value;
   }
 
-  // The next activity: the same group, place and targets; ratings, prompts and notes cleared.
+  // The next activity: the same group, place and targets; ratings, prompts, notes and photos cleared.
   function readyForNext() {
     for (const lid of chosen) {
       const seen = checked(`target-${lid}`);
@@ -200,6 +222,9 @@
       const none = form.querySelector(`input[name="prompt-${lid}"][value=""]`);
       if (none) none.checked = true;
       form.elements[`note-${lid}`].value = "";
+      const photo = photoFieldOf(lid);
+      if (photo && window.rarpaPhotos) window.rarpaPhotos.clear(photo);
+      else if (photo) photo.querySelector("input[type=file]").value = "";
     }
     form.elements.shared_note.value = "";
   }
@@ -249,7 +274,7 @@
       const said = document.createElement("span");
       said.className = "result-state";
       said.textContent = state === "problem" ? `Not saved: ${message}` : WORDS[state];
-      li.append(who, ` · ${entry.rating} · `, said);
+      li.append(who, ` · ${entry.rating}${entry.photo ? " with a photo" : ""} · `, said);
       lines.push(li);
     }
     resultsList.replaceChildren(...lines);

@@ -1,11 +1,17 @@
-// RARPA Record on the tablet: the photo on the record form (web/templates/_photo_field.html).
+// RARPA Record on the tablet: a photo with an observation (web/templates/_photo_field.html), on
+// the record form (one per form) and on the group page (one per learner's row, several a form).
 //
 // A photo chosen (or taken with the camera) is made smaller here, on the tablet, before it
 // goes anywhere: drawn onto a canvas at most LONGEST pixels a side and written again as a
 // JPEG. Only the pixels go through a canvas, so the EXIF goes (where it was taken, the
 // camera, the time), as does anything else in the file. It is then shown with "Remove
-// photo", and the outbox (static/app.js) takes it with the observation: kept on the tablet
-// first, sent with the observation once. The server checks and re-encodes it again anyway.
+// photo", and the outbox takes it with the observation (static/app.js for the record form,
+// static/group.js for each learner of a group): kept on the tablet first, sent with the
+// observation once. The server checks and re-encodes it again anyway.
+//
+// Everything here goes by the photo field ([data-photo-field]), not by its form, so a form may
+// hold several: window.rarpaPhotos.take(formOrField) and .clear(formOrField) take a form (its
+// first field: the record form has one) or a field itself; .prepare(file) is the resizing alone.
 "use strict";
 
 (() => {
@@ -14,8 +20,14 @@
   const PREVIEW = 240; // the thumbnail shown on the form
   const NOT_A_PHOTO = "This file is not a photo we can keep (JPEG, PNG or WebP). Choose another.";
 
-  // form -> Promise of the resized photo (a Blob), or of null while none is chosen.
+  // photo field -> Promise of the resized photo (a Blob), or of null while none is chosen.
   const chosen = new WeakMap();
+
+  // The photo field meant: the element itself when it is one, else the first one inside it.
+  function fieldOf(element) {
+    if (!element) return null;
+    return element.matches("[data-photo-field]") ? element : element.querySelector("[data-photo-field]");
+  }
 
   function parts(field) {
     return {
@@ -80,38 +92,40 @@
     return { blob, preview };
   }
 
-  function clear(form) {
-    chosen.delete(form);
-    const field = form.querySelector("[data-photo-field]");
+  function clear(formOrField) {
+    const field = fieldOf(formOrField);
     if (!field) return;
+    chosen.delete(field);
     const p = parts(field);
     p.input.value = "";
     p.thumb.removeAttribute("src");
     p.preview.hidden = true;
     p.add.firstChild.textContent = "Add a photo";
+    p.status.textContent = "";
   }
 
   async function choose(input) {
-    const form = input.form;
     const field = input.closest("[data-photo-field]");
     const p = parts(field);
     const file = input.files && input.files[0];
     if (!file) {
-      clear(form);
+      clear(field);
       return;
     }
     p.status.textContent = "Getting the photo ready…";
     const ready = prepare(file);
-    chosen.set(form, ready.then((made) => made.blob, () => null));
+    const blob = ready.then((made) => made.blob, () => null);
+    chosen.set(field, blob);
     try {
       const made = await ready;
-      if (chosen.get(form) === undefined) return; // removed meanwhile
+      if (chosen.get(field) !== blob) return; // removed or changed meanwhile
       p.thumb.src = made.preview;
       p.preview.hidden = false;
       p.add.firstChild.textContent = "Change photo";
       p.status.textContent = `Photo ready (${Math.max(1, Math.round(made.blob.size / 1024))} KB, location removed). It is sent with the observation.`;
     } catch (e) {
-      clear(form);
+      if (chosen.get(field) !== blob) return;
+      clear(field);
       p.status.textContent = NOT_A_PHOTO;
     }
   }
@@ -125,17 +139,18 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest && event.target.closest("[data-photo-remove]");
     if (!button) return;
-    const form = button.form;
-    clear(form);
-    const field = form.querySelector("[data-photo-field]");
+    const field = button.closest("[data-photo-field]");
+    clear(field);
     parts(field).status.textContent = "Photo removed: it will not be sent.";
     parts(field).input.focus();
   });
 
-  // For the outbox: the photo to keep with this form's observation (null when none), and
-  // forgetting it once it is kept.
+  // For the outbox: the photo to keep with an observation (null when none), from the record
+  // form or one photo field of the group form; forgetting it once it is kept; and the resizing
+  // itself (a File -> {blob, preview}).
   window.rarpaPhotos = {
-    take: (form) => chosen.get(form) || Promise.resolve(null),
+    take: (formOrField) => chosen.get(fieldOf(formOrField)) || Promise.resolve(null),
     clear,
+    prepare,
   };
 })();

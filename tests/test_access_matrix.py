@@ -59,7 +59,11 @@ USERS = {
     "riverside_lead": ("send_lead", "riverside", []),
     "auditor": ("auditor", None, []),
     "admin": ("admin", None, []),
+    "family": ("family", None, []),  # Amy's mum: let in to Amy's family pages (FAMILY_OF), nothing else
 }
+# Family members and the learners the record lets them see (their own pages only: web/family.py).
+FAMILY_OF = {"family": {"amy"}}
+FAMILY_ACTIONS = {"see as family", "contribute"}
 
 class _Actions:
     """The action of each route (by endpoint, or by API rule), from web/rules.py."""
@@ -87,14 +91,16 @@ SEES = {
     "riverside_lead": {"ben", "cara"},  # riverside, including cara's dual placement
     "auditor": {"amy", "ben", "cara", "dan"},
     "admin": set(),
+    "family": set(),  # the staff record: nobody (their own pages: FAMILY_OF)
 }
 # What each role may do to a learner it sees (otherwise: 403).
 MAY = {
-    "tutor": {"read", "record", "review"},
+    "tutor": {"read", "record", "review", "moderate"},
     "support": {"read", "record"},
-    "send_lead": {"read", "record", "plan", "review", "enrol", "share", "audit"},
+    "send_lead": {"read", "record", "plan", "review", "enrol", "share", "audit", "moderate"},
     "auditor": {"read", "audit"},
     "admin": set(),
+    "family": set(),
 }
 # The action each learner route needs comes from the application's own rule table
 # (web/rules.py ROUTE_ACTIONS, each action's rule in rarpa/service/access.py RULES);
@@ -109,6 +115,10 @@ def role_of(user: str) -> str:
 
 
 def expected(user: str, learner: str, action: str = "read") -> int:
+    if user in FAMILY_OF:  # a family member: their learner's family pages, and nothing of anyone else
+        if learner not in FAMILY_OF[user]:
+            return 404
+        return 200 if action in FAMILY_ACTIONS else 404 if action in HIDDEN else 403
     if learner not in SEES[user]:
         return 404
     if action in MAY[role_of(user)]:
@@ -127,7 +137,7 @@ def test_the_tables_agree_with_the_world():
         elif role == "auditor":
             rule = set(LEARNERS)
         else:
-            rule = set()
+            rule = set()  # the administrator; a family member (their own pages: FAMILY_OF)
         assert SEES[user] == rule, user
 
 
@@ -173,9 +183,20 @@ def build_world(folder) -> dict:
                                              starts_on=TODAY - timedelta(days=300)).result
         app.record_consent(system, lid, consent="photographs", given=True, reason="Asked")
         photo = app.attach_photo(system, lid, observation_id=observation, photo=noise_jpeg(160, 120)).result
+        # Each learner's family: someone let in, who sent something from home (with a photo) for staff.
+        app.record_consent(system, lid, consent="sharing_with_family", given=True, reason="Asked")
+        email = "family@example.org" if name == "amy" else f"family.{name}@example.org"
+        if name != "amy":
+            app.add_user(system, email=email, role="family", password=PASSWORD)
+        relative = app.invite_family_member(system, lid, display_name=f"{full}'s family", relationship="Mum",
+                                            email=email, reason="Annual review").result["user_id"]
+        contribution = str(uuid.uuid4())
+        app.send_family_contribution(app.actor_for(app.user(email)), lid, contribution_id=contribution,
+                                     words="Made toast at home", happened_on=str(TODAY), photo=noise_jpeg(120, 90, seed=5))
         ids[name] = {"learner_id": lid, "outcome_id": outcome, "target_id": target, "observation_id": observation,
                      "destination_id": destination, "name": full, "photo_id": photo["photo_id"],
-                     "fingerprint": app.fingerprint(uuid.UUID(lid), 1), "provider": "hillside"}
+                     "fingerprint": app.fingerprint(uuid.UUID(lid), 1), "provider": "hillside",
+                     "contribution_id": contribution, "user_id": relative}
 
     services = Services(settings)
     flask_app = create_app(services=services)
@@ -225,7 +246,7 @@ class World:
         return self._pages[user]
 
     def csrf(self, user: str) -> str:
-        return token_of(self.pages(user).get("/").get_data(as_text=True))
+        return token_of(self.pages(user).get("/", follow_redirects=True).get_data(as_text=True))
 
     def position(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -378,7 +399,7 @@ def test_other_spellings_of_an_id_do_not_open_a_learner(world, user):
     """uuid.UUID() also reads upper case, no hyphens, braces and urn:uuid: forms."""
     cells = Cells()
     for name, ids in world.ids.items():
-        if name in SEES[user]:
+        if name in SEES[user] or name in FAMILY_OF.get(user, ()):  # in sight: another table
             continue
         lid = ids["learner_id"]
         for spelling in (lid.upper(), lid.replace("-", ""), "{" + lid + "}", "urn:uuid:" + lid):
@@ -397,11 +418,13 @@ def test_an_observation_is_read_only_through_its_own_learner(world, user):
             if other == name:
                 continue
             path = f"/learners/{ids['learner_id']}/observations/{other_ids['observation_id']}"
+            # (a family member is refused the staff record first: 403, as for any path of it)
+            want = 403 if name in FAMILY_OF.get(user, ()) else 404
             response = world.api(user, "GET", path)
-            cells.status(response.status_code == 404, f"{user} GET {name}'s learner with {other}'s observation -> "
+            cells.status(response.status_code == want, f"{user} GET {name}'s learner with {other}'s observation -> "
                                                      f"{response.status_code}")
             page = world.pages(user).get(path)
-            cells.status(page.status_code == 404, f"{user} page of {name} with {other}'s observation -> "
+            cells.status(page.status_code == want, f"{user} page of {name} with {other}'s observation -> "
                                                  f"{page.status_code}")
     cells.assert_none_wrong()
 
@@ -426,7 +449,7 @@ def test_learner_pages(world, user):
                 diff = page_difference(response, unknown)
                 cells.check(not diff, cell + f": body differs from a missing learner's: {diff}")
                 cells.check(first not in text, cell + ": name shown")
-            elif want == 200 and endpoint in ("photos.photo", "photos.thumbnail"):
+            elif want == 200 and endpoint in ("photos.photo", "photos.thumbnail", "family.contribution_photo"):
                 cells.check(response.mimetype == "image/jpeg", cell + ": not a photo")
                 cells.check(response.headers.get("Cache-Control") == "private, no-store", cell + ": may be cached")
             elif want == 200 and endpoint == "reviews.annual_review_pdf":
@@ -441,6 +464,9 @@ def test_learner_pages(world, user):
 @pytest.mark.parametrize("user", list(USERS))
 def test_today_page_names_only_learners_in_sight(world, user):
     response = world.pages(user).get("/")
+    if user in FAMILY_OF:  # a family member's own pages instead
+        assert response.status_code == 302 and response.headers["Location"].endswith("/family")
+        return
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     for name, ids in world.ids.items():
@@ -505,6 +531,7 @@ WRITE_BODIES = {
         "held_on": str(TODAY), "period_from": str(TODAY - timedelta(days=300)), "period_to": str(TODAY),
         "attendees": ["The learner"], "recommendations": [{"outcome_id": i["outcome_id"], "recommendation": "continue"}]},
     "/learners/<learner_id>/destinations/<destination_id>/sustained": lambda i: {"confirmed_on": str(TODAY)},
+    "/learners/<learner_id>/targets/<target_id>/learner-words": lambda i: {"words": "Buy my bus ticket"},
     "/learners/<learner_id>/targets/<target_id>/closures": lambda i: {"closed_as": "achieved", "reason": "Done it"},
 }
 
@@ -566,6 +593,8 @@ PAGE_FORMS = {
     "pages.record": lambda i: {"id": str(uuid.uuid4()), "target_id": i["target_id"], "rating": "secure"},
     "pages.observation": lambda i: {"action": "correct", "rating": "secure", "reason": "Tapped the wrong one"},
     "reviews.self_assessment": lambda i: {"target_id": i["target_id"], "answer": "on_my_own"},
+    "my_progress.how_did_it_go": lambda i: {"answer": "with_help", "words": "With a reminder"},
+    "my_progress.target_words": lambda i: {"words": "Buy my bus ticket"},
     "reviews.progress_review": lambda i: {"held_on": str(TODAY), "attendees": "The learner",
                                           f"decision-{i['target_id']}": "keep"},
     "reviews.annual_review_page": lambda i: {"held_on": str(TODAY), "attendees": "The learner"},
@@ -586,6 +615,10 @@ PAGE_FORMS = {
                                   "outcome_ids": [i["outcome_id"]], "baseline": "not_yet", "review_by": "2027-01-15"},
     "plan.revise_target": lambda i: {"kind": "revised", "text": "Buy a return ticket", "success_criteria": "Without help",
                                      "outcome_ids": [i["outcome_id"]], "review_by": "2027-03-01", "reason": "Too easy"},
+    "family.members": lambda i: {"display_name": "Sam Relative", "relationship": "Aunt",
+                                 "email": "sam.relative@example.org", "reason": "Annual review"},
+    "family.decide": lambda i: {"decision": "accept", "targets": i["target_id"], f"rating-{i['target_id']}": "secure"},
+    "family.end": lambda i: {"reason": "Moved away"},  # the learner's mum, let in by the world
     "plan.close_target": lambda i: {"closed_as": "achieved", "reason": "Done it"},  # ends the target: after its other uses
     "placements.page": lambda i: {"provider": "hillside", "reason": "Work placement"},
     "placements.leave": lambda i: {"reason": "Placement ended"},  # hillside, just joined
@@ -600,7 +633,9 @@ def test_the_auditor_writes_nothing_through_the_pages(own_world):
     rules = {}
     for rule in w.flask.url_map.iter_rules():
         if "<learner_id>" in rule.rule and "POST" in rule.methods and not rule.rule.startswith("/api/") \
-                and rule.endpoint not in BUNDLE_ROUTES:  # downloads, which write nothing: their own table
+                and rule.endpoint not in BUNDLE_ROUTES and rule.endpoint not in FAMILY_WRITES \
+                and rule.endpoint not in LEARNER_MODE_ROUTES:  # (handing over writes nothing: its own table)
+            # (downloads, which write nothing, and the family's own form: tables of their own)
             rules[rule.endpoint] = rule.rule
     assert set(rules) == set(PAGE_FORMS), "a page that writes is missing from PAGE_FORMS (or gone)"
     for user in ("auditor", "send_lead"):  # refused; then the same forms work for the lead (the control)
@@ -870,6 +905,28 @@ def test_group_recording_by_role_and_learner(own_world):
 # Every download of a learner's whole record (a new one fails the test below until it is added), and
 # the action it needs: "share", the SEND lead's (MAY).
 BUNDLE_ROUTES = {"bundles.transfer_pack_zip": "share", "bundles.subject_access_zip": "share"}
+FAMILY_WRITES = {"family.send": "contribute"}
+
+
+def test_only_a_learners_family_sends_from_home(own_world):
+    """The family's form, by every user on every learner: their own learner's
+    family member is taken (302, stored); everyone else refused, nothing stored."""
+    w, cells = own_world, Cells()
+    found = {r.endpoint for r in w.flask.url_map.iter_rules() if r.endpoint.startswith("family.")
+             and "POST" in r.methods and ROUTE_ACTIONS.get(r.endpoint) in FAMILY_ACTIONS}
+    assert found == set(FAMILY_WRITES), "a family write is missing from FAMILY_WRITES (or gone)"
+    for user in USERS:
+        token = w.csrf(user)
+        for name, ids in w.ids.items():
+            want = expected(user, name, "contribute")
+            before = w.position()
+            response = w.pages(user).post(f"/family/{ids['learner_id']}/send", data={
+                "csrf_token": token, "contribution_id": str(uuid.uuid4()), "words": "Laid the table",
+                "happened_on": str(TODAY)})
+            cell = f"{user} POST /family/…/send [{name}] -> {response.status_code}, expected {want}"
+            cells.status(response.status_code == (302 if want == 200 else want), cell)
+            cells.check((w.position() > before) == (want == 200), cell + ": stored or not, wrongly")
+    cells.assert_none_wrong()
 
 
 def test_records_to_download_by_role_and_learner(world):
@@ -905,6 +962,49 @@ def test_records_to_download_by_role_and_learner(world):
     cells.assert_none_wrong()
 
 
+# --- handing the tablet to a learner: locks the session, writes nothing, so a table of its own ----------
+# Every POST of learner mode that names a learner (a new one fails the test below until it is added), and
+# the action it needs: "record", whoever records for the learner (MAY). The unlock names no learner
+# (SIGNED_IN: the route table tests it with the other routes; tests/test_learner_mode.py what it does).
+LEARNER_MODE_ROUTES = {"learner_mode.hand_over": "record"}
+
+
+def test_handing_the_tablet_to_a_learner_by_role_and_learner(world):
+    """Every user hands over every learner, each from a session of its own (a handed-over
+    session is locked): 404 out of sight (the same page as a missing learner, no name), 403
+    in sight without the right, and neither locks the session; else 303 to that learner's
+    own pages, and the session then reaches nothing else. Nothing is stored either way."""
+    w, cells = world, Cells()
+    found = {r.endpoint: r.rule for r in w.flask.url_map.iter_rules()
+             if r.endpoint.startswith("learner_mode.") and "<learner_id>" in r.rule}
+    assert set(found) == set(LEARNER_MODE_ROUTES), "a learner-mode route is missing from LEARNER_MODE_ROUTES (or gone)"
+    for endpoint, rule in sorted(found.items()):
+        for user in USERS:
+            for name, ids in [("(no such learner)", {**w.ids["amy"], **UNKNOWN, "name": "Nobody Here"}),
+                              *w.ids.items()]:
+                client = w.flask.test_client()
+                assert sign_in(client, f"{user}@example.org", PASSWORD).status_code == 302
+                token = token_of(client.get("/", follow_redirects=True).get_data(as_text=True))
+                want = 404 if name.startswith("(") else expected(user, name, LEARNER_MODE_ROUTES[endpoint])
+                before = w.position()
+                response = client.post(fill(rule, ids), data={"csrf_token": token})
+                cell = f"{user} POST {rule} [{name}] -> {response.status_code}, expected {want}"
+                cells.status(response.status_code == (303 if want == 200 else want), cell)
+                cells.check(w.position() == before, cell + ": stored something")
+                today = client.get("/")
+                if want == 200:
+                    mine = f"/learners/{ids['learner_id']}/me"
+                    cells.check(response.headers.get("Location", "").endswith(mine), cell + ": not to their pages")
+                    cells.check(today.status_code == 303 and today.headers["Location"].endswith(mine),
+                                cell + f": not locked (Today -> {today.status_code})")
+                else:
+                    home = client.get("/", follow_redirects=True)  # Today, or a family member's own page
+                    cells.check(home.status_code == 200 and home.headers.get("X-Learner-Mode") == "off",
+                                cell + f": locked all the same (Today -> {today.status_code})")
+                    cells.check(ids["name"].split()[0] not in response.get_data(as_text=True), cell + ": name shown")
+    cells.assert_none_wrong()
+
+
 # --- checking a fingerprint: not about a learner in the address, so a table of its own ----------------
 # Every page of the workspace outside a learner's address (a new one fails the test below until it is added).
 FINGERPRINT_PAGES = {"workspace.fingerprint_page": "/fingerprint"}
@@ -913,14 +1013,14 @@ FINGERPRINT_PAGES = {"workspace.fingerprint_page": "/fingerprint"}
 @pytest.mark.parametrize("user", list(USERS))
 def test_checking_a_fingerprint_by_role(world, user):
     """Anyone who may READ learners may check a fingerprint (200; the
-    administrator, who reads none, 403). It matches, naming the learner,
+    administrator and a family member, who read none, 403). It matches, naming the learner,
     exactly for the learners they SEE; for anyone else it does not match, and
     the learner is not named."""
     found = {r.endpoint: r.rule for r in world.flask.url_map.iter_rules()
              if r.endpoint.startswith("workspace.") and "<learner_id>" not in r.rule}
     assert found == FINGERPRINT_PAGES, "a workspace page is missing from FINGERPRINT_PAGES (or gone)"
     cells, client = Cells(), world.pages(user)
-    if role_of(user) == "admin":
+    if role_of(user) in ("admin", "family"):  # they read no learner's record
         page = client.get("/fingerprint")
         assert page.status_code == 403, page.status_code
         return
@@ -1041,7 +1141,7 @@ def test_signing_out_is_for_whoever_is_signed_in(world):
     for user in USERS:
         client = world.flask.test_client()
         sign_in(client, f"{user}@example.org", PASSWORD)
-        token = token_of(client.get("/").get_data(as_text=True))
+        token = token_of(client.get("/", follow_redirects=True).get_data(as_text=True))
         out = client.post("/logout", data={"csrf_token": token})
         assert out.status_code in (302, 303), (user, out.status_code)
         assert client.get("/").status_code == 302

@@ -133,7 +133,9 @@ def test_a_send_lead_records_the_end_of_programme_and_the_pack_shows_it(page, se
     # The annual-review pack shows all of it.
     page.goto(server.url(f"/learners/{lid}/annual-review"))
     pack = page.locator("div.pack")
-    expect(pack).to_contain_text("this outcome was partly achieved.")
+    # Issue 13: the judgement is a labelled fact of the outcome ("At the end of the programme (date)": "Partly achieved").
+    facts = pack.locator(".pack-outcome > .pack-facts", has_text="At the end of the programme")
+    expect(facts.first).to_contain_text("Partly achieved")
     expect(pack).to_contain_text("Travels to college with a buddy most days.")
     expect(pack.locator(".pack-target", has_text=target_text)).to_contain_text(
         "At the end of the programme")
@@ -141,7 +143,7 @@ def test_a_send_lead_records_the_end_of_programme_and_the_pack_shows_it(page, se
         "Plans the bus route on her own with the app.")
     expect(pack).to_contain_text("Destination: supported internship, City hospital, portering team")
     expect(pack).to_contain_text("Destination: further learning")
-    expect(pack).to_contain_text("sustained (confirmed")
+    expect(pack).to_contain_text("it lasted two terms (confirmed")  # sustained, in plain words (issue 13)
     axe(page, "the annual-review pack with end-of-programme judgements")
     shot(page, "stage5-annual-review")
 

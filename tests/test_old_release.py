@@ -164,6 +164,31 @@ def set_aside_what_the_pack_gained(pack: dict) -> None:
         assert outcome.pop("photos") == []
         for target in outcome["targets"]:
             assert target.pop("summative_judgement") is None
+    set_aside_the_readable_pack(pack)
+
+
+def set_aside_the_readable_pack(pack: dict) -> None:
+    """The pack a parent can read (issue 13) is written from the rest of the pack:
+    it must say what the old store holds (its outcomes, targets, evidence and the
+    learner's words, no family views), and is then set aside."""
+    assert pack.pop("family_views") == []  # the old store has no family contributions
+    summary, views, about = pack.pop("summary"), pack.pop("views"), pack.pop("about")
+    words = {v["words"] for v in pack["learner_views"]} | {s["words"] for s in pack["self_assessments"] if s["words"]}
+    assert summary["went_well"] and summary["next"] and all(isinstance(s, str) for s in summary["went_well"])
+    assert {q["words"] for q in summary["learner_words"]} <= words
+    assert {v["words"] for v in views["learner"] if v["words"]} <= words
+    assert views["family"] == [] and views["family_none"] == "No views from home were sent for this period."
+    assert about["fingerprint"] == pack["fingerprint"] and about["reference"] == pack["learner"]["id"]
+    worked_on = pack.pop("worked_on")
+    shown = [o for area in worked_on for o in area["outcomes"]]
+    assert [o["id"] for o in shown] == [o["id"] for o in pack["outcomes"]]
+    for was, now in zip(pack["outcomes"], shown):
+        assert [t["id"] for t in now["targets"]] == [t["id"] for t in was["targets"]]
+        times = {e["observation_id"] for t in now["targets"] if t["evidence"] for e in t["evidence"]["items"]}
+        assert times <= {e["id"] for e in was["evidence"]}
+    plan = pack.pop("plan")
+    assert sorted(n for line in plan for n in line["outcomes"]) == list(range(1, len(pack["outcomes"]) + 1))
+    assert len(pack.pop("nobody_planned")) <= len(pack["unplanned_outcomes"])
 
 
 def test_the_old_store_takes_new_writes_and_still_verifies(old):

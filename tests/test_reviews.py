@@ -124,7 +124,12 @@ def test_golden_pack_of_the_demo_learner(app, projector, system):
     load_demo(app, learners=1, echo=lambda *_: None, today=fixed)
     projector.catch_up()
     result = pack(app, projector.reader(), system, str(demo_learner_id(0)), start=date(2025, 9, 2), end=fixed)
-    assert re.fullmatch(r"[0-9a-f]{64}", result.pop("fingerprint"))  # sealed with random nonces: varies
+    fingerprint = result.pop("fingerprint")
+    assert re.fullmatch(r"[0-9a-f]{64}", fingerprint)  # sealed with random nonces: varies
+    # "About this record" prints the same fingerprint, and the command that checks it.
+    lid = result["learner"]["id"]
+    assert result["about"].pop("fingerprint") == fingerprint
+    assert result["about"].pop("check_command") == f"rarpa verify --fingerprint {lid} {fingerprint}"
     if os.environ.get("RARPA_UPDATE_GOLDEN"):
         GOLDEN.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     assert result == json.loads(GOLDEN.read_text())

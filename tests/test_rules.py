@@ -14,12 +14,16 @@ from tests.test_api import BASE, Api, amy, api, client, obs_body, record  # noqa
 
 
 def test_every_action_has_a_rule_and_every_rule_a_known_role_and_relation():
-    roles = {"tutor", "support", "send_lead", "auditor", "admin", "system"}
+    roles = {"tutor", "support", "send_lead", "auditor", "admin", "family", "system"}
     assert set(RULES) == {access.READ, access.RECORD, access.PLAN, access.REVIEW, access.ENROL, access.SHARE,
-                          access.AUDIT, access.ERASE, access.ADMINISTER}
+                          access.AUDIT, access.COHORT, access.ERASE, access.ADMINISTER, access.FAMILY_VIEW,
+                          access.CONTRIBUTE, access.MODERATE}
     for action, by_role in RULES.items():
         assert set(by_role) <= roles, action
-        assert set(by_role.values()) <= {CASELOAD, PROVIDER, ANY, access.BY_REFERENCE, access.NONE}, action
+        assert set(by_role.values()) <= {CASELOAD, PROVIDER, ANY, access.BY_REFERENCE, access.NONE,
+                                         access.FAMILY}, action
+        # A family member is let in by the record itself, to the family's actions only.
+        assert (by_role.get("family") == access.FAMILY) == (action in (access.FAMILY_VIEW, access.CONTRIBUTE)), action
         # Whoever may do something to a learner may see them (or does it by reference only).
         for role, relation in by_role.items():
             if relation in (CASELOAD, PROVIDER, ANY):
@@ -40,6 +44,17 @@ def test_how_a_person_stands_decides_each_action():
     assert access.allows(lead, "plan", "L2", {"northfield": True, "riverside": False})
     assert not access.allows(lead, "read", "L2", {"riverside": True})
     assert access.allows(auditor, "audit", "L9", {}) and not access.allows(auditor, "record", "L9", {})
+
+
+def test_a_family_member_stands_by_the_record_alone():
+    """Only the family members the learner's record lets in now (``family``),
+    and only for the family's actions: not by caseload, provider or role."""
+    mum = Actor("m", "family", None, frozenset({"L1"}))  # a caseload means nothing to a family member
+    assert not any(access.allows(mum, a, "L1", {"northfield": True}) for a in RULES)
+    assert [access.allows(mum, a, "L1", {}, family=frozenset({"m"})) for a in
+            ("see as family", "contribute", "read", "moderate")] == [True, True, False, False]
+    tutor = Actor("t", "tutor", "northfield", frozenset({"L1"}))
+    assert not access.allows(tutor, "see as family", "L1", {"northfield": True}, family=frozenset({"t"}))
 
 
 def test_a_provider_leaving_ends_its_staffs_access_and_keeps_what_they_recorded(app, world, system, projector):

@@ -402,8 +402,11 @@ def test_the_pack_page_shows_the_judgements_and_a_sharing_note_outside_the_pack(
                                  assessed_on=TODAY.isoformat())
     html = html_of(lead.get(f"/learners/{amy}/annual-review"))
     pack = html.split('<div class="pack">', 1)[1]
-    assert "this outcome was partly achieved.</strong> With a buddy" in pack
-    assert f"At the end of the programme ({TODAY.day} {TODAY.strftime('%b %Y')}): secure.</strong> Buys it alone" in pack
+    # Issue 13: each judgement a labelled fact (the plain words of a parent's pack), its summary below it.
+    when = f"At the end of the programme ({TODAY.day} {TODAY.strftime('%b %Y')})"
+    outcome, target = pack.split('<div class="pack-target">', 1)
+    assert f"<dt>{when}</dt><dd>Partly achieved</dd>" in outcome and '<p class="pack-summative">With a buddy.</p>' in outcome
+    assert f"<dt>{when}</dt><dd>Able to do it reliably</dd>" in target and "<p>Buys it alone.</p>" in target
     note = html.split('<div class="pack">', 1)[0]
     assert "Before you share this pack:" in note and "sharing with family is not recorded yet" in note
     assert "Before you share" not in pack  # on the page only, never in the pack or its PDF

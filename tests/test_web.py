@@ -227,7 +227,7 @@ def test_every_vocabulary_value_has_its_words():
                         ("areas", v.PFA_AREAS), ("closed_as", v.TARGET_CLOSED_AS),
                         ("changes", (*v.REVISION_KINDS, "closed")), ("decisions", v.REVIEW_DECISIONS),
                         ("answers", v.SELF_ASSESSMENT_ANSWERS), ("destinations", v.DESTINATIONS),
-                        ("recommendations", v.RECOMMENDATIONS), ("roles", (*v.ROLES, "system"))):
+                        ("recommendations", v.RECOMMENDATIONS), ("roles", (*v.ACCOUNT_ROLES, "system"))):
         assert set(v.WORDS[key]) == set(values), key
     for key, words in v.PACK_WORDS.items():
         assert set(words) == set(v.WORDS[key]), key

@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from web.erasure import erasure
     from web.invitation import invitation
     from web.evidence import evidence
+    from web.family import family
+    from web import learner_mode
+    from web.my_progress import my_progress
     from web.pages import pages
     from web import photos as web_photos
     from web.plan import plan
@@ -74,6 +77,10 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     app.register_blueprint(admin)
     app.register_blueprint(invitation)
     app.register_blueprint(workspace)
+    app.register_blueprint(my_progress)
+    app.register_blueprint(learner_mode.learner_mode)
+    learner_mode.install(app)  # while a tablet is handed to a learner, only their own pages answer
+    app.register_blueprint(family)
     as_at.install(app)
     app.register_blueprint(shell)
 

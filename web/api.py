@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from rarpa.read import annual_review, queries
+from rarpa.read import annual_review, my_progress, queries
 from rarpa.read import history as history_mod
 from rarpa.read import timeline
 from rarpa.service import portable
@@ -271,6 +271,18 @@ def close_target(learner_id, target_id):
     s = services()
     written = s.app.close_target(g.actor, learner_id, target_id=target_id, **data)
     return answer(_target_row(s.wait_for(written), written.learner_id, target_id), 201)
+
+
+@route("/learners/<learner_id>/targets/<target_id>/learner-words", "POST",
+       summary="Write a target in the learner's own words (shown to them instead of the staff wording)",
+       body=S.LearnerWordsIn, returns=S.TargetWordsOut, status=201)
+def word_target_for_learner(learner_id, target_id):
+    data = load(S.LearnerWordsIn)
+    s = services()
+    written = s.app.word_target_for_learner(g.actor, learner_id, target_id=target_id, **data)
+    conn = s.wait_for(written)
+    return answer({**_target_row(conn, written.learner_id, target_id),
+                   "learner_words": my_progress.target(conn, written.learner_id, target_id)["learner_words"]}, 201)
 
 
 # --- stage 4: observations --------------------------------------------------------------------

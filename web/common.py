@@ -112,7 +112,7 @@ def install(app: Flask) -> None:
             "TARGET_CLOSED_AS": vocabulary.TARGET_CLOSED_AS, "REVIEW_DECISIONS": vocabulary.REVIEW_DECISIONS,
             "SELF_ASSESSMENT_ANSWERS": vocabulary.SELF_ASSESSMENT_ANSWERS,
             "RECOMMENDATIONS": vocabulary.RECOMMENDATIONS,
-            "WORDS": vocabulary.WORDS, "PACK_WORDS": vocabulary.PACK_WORDS,
+            "WORDS": vocabulary.WORDS, "PACK_WORDS": vocabulary.PACK_WORDS, "FAMILY_WORDS": vocabulary.FAMILY_WORDS,
             "sparkline": sparkline, "self_symbol": self_symbol,
             "rating_chart": rating_chart, "outcome_chart": outcome_chart,
             # What is due is judged against the server's day, as Today does.

@@ -23,6 +23,15 @@ the record's rules, by ``check_observation``, which writes nothing) before
 any is written; one refusal refuses the form, every message beside its field.
 Posting the same form again stores nothing new (the ids, and the time, are
 the form's own).
+
+Photos: each learner whose photographs consent is given has a photo control
+of their own (one photo, of them alone); the others have none, and nothing
+on the page says why. With scripts the photo is resized on the tablet
+(static/photos.js) and kept in that learner's outbox entry. Without scripts
+the form is multipart, with a ``photo-<learner id>`` file per learner; each
+photo is checked with the rest (its content and consent, by
+``check_observation_with_photo``) before anything is written, and each
+observation is written with its photo by ``record_observation_with_photo``.
 """
 
 from __future__ import annotations
@@ -35,14 +44,18 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from events import vocabulary
+from rarpa.read import photos as photo_reads
 from rarpa.read import queries
 from rarpa.record import RuleBroken
+from rarpa.record.photos import NO_CONSENT
+from rarpa.service import images
 from rarpa.service.access import NotFound
 from rarpa.service.schemas import ObservationIn
 from rarpa.service.written import Erased
 from web.auth import login_required
 from web.common import services
 from web.forms import Field, Form
+from web.photos import posted_photo
 from web.problems import flatten
 
 group = Blueprint("group", __name__)
@@ -56,7 +69,8 @@ def _everyone(conn) -> list[dict]:
     """Who may be in a group: the learners this person sees and records for
     (a caseload for tutors and support staff), by name."""
     return [{"id": r["id"], "name": queries.short_name(r["preferred_name"], r["name"]),
-             "initials": queries.initials(r["name"])} for r in queries.visible_learners(conn, g.actor)]
+             "preferred": r["preferred_name"], "initials": queries.initials(r["name"])}
+            for r in queries.visible_learners(conn, g.actor)]
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -76,10 +90,12 @@ def _least_recent(targets: list[dict]) -> str | None:
                                                    it[1]["last_observed_at"] or "", it[0]))[1]["id"]
 
 
-def _rows(conn, people: list[dict], values, chosen: bool) -> list[dict]:
-    """Each learner's part of the form: open targets (one pre-selected), and
-    the values to show. For a chosen group the targets follow the first
-    learner's target by wording; on the whole-caseload page the script does it."""
+def _rows(conn, people: list[dict], values, chosen: bool, photos_again=frozenset()) -> list[dict]:
+    """Each learner's part of the form: open targets (one pre-selected), the
+    values to show, and whether a photo may be taken (consent given; for
+    ``photos_again``, one was chosen for a form that was refused). For a
+    chosen group the targets follow the first learner's target by wording;
+    on the whole-caseload page the script does it."""
     targets = queries.open_targets_of(conn, [p["id"] for p in people])
     rows, anchor = [], None
     for p in people:
@@ -94,7 +110,9 @@ def _rows(conn, people: list[dict], values, chosen: bool) -> list[dict]:
         for t in ts:
             t["activity"] = same_activity(t["text"])
         rows.append({**p, "targets": ts, "default": default, "picked": picked,
-                     "new_id": values.get(f"id-{p['id']}") or str(uuid.uuid4())})
+                     "new_id": values.get(f"id-{p['id']}") or str(uuid.uuid4()),
+                     "may_photograph": photo_reads.may_photograph(conn, p["id"]),
+                     "photo_again": p["id"] in photos_again})
     return rows
 
 
@@ -114,7 +132,8 @@ def _form(rows: list[dict], shown: bool = False) -> Form:
                          f"a rating for {n}", kind="choice"),
                    Field(f"prompt-{lid}", f"Prompt {n} needed{opt}", f"the prompt {n} needed, or Not noted",
                          kind="choice"),
-                   Field(f"note-{lid}", f"Note for {n}{opt}", f"a note for {n}")]
+                   Field(f"note-{lid}", f"Note for {n}{opt}", f"a note for {n}"),
+                   Field(f"photo-{lid}", f"Photo of {n}{opt}", f"a photo of {n}")]
     return Form(*fields)
 
 
@@ -137,14 +156,14 @@ def _options(words: dict, values, blank: str | None = None) -> list[tuple[str, s
 
 
 def _render(conn, everyone: list[dict], chosen: list[str], *, values, errors=None, saved=(), picking=False,
-            status=200):
+            photos_again=frozenset(), status=200):
     """The page. ``record`` mode (a group chosen, no scripts needed): the form
     for them. ``pick`` and ``change`` modes: who is in the group, with every
     learner's part of the form on the page, hidden, for the script to show."""
     mode = "change" if chosen and picking else ("record" if chosen else "pick")
     by_id = {p["id"]: p for p in everyone}
     people = [by_id[lid] for lid in chosen] if mode == "record" else everyone
-    rows = _rows(conn, people, values, chosen=mode == "record")
+    rows = _rows(conn, people, values, chosen=mode == "record", photos_again=photos_again)
     fields = _form(rows, shown=True)
     errors = _form(rows).plain(errors or {})
     context = values.get("context") or queries.last_context(conn, g.actor.user_id) or "classroom"
@@ -200,16 +219,23 @@ def save():
     if len(shared) > NOTE_LIMIT:
         refusal.add("shared_note", [f"longer than maximum length {NOTE_LIMIT}"])
     values = form.to_dict()
-    entries = [entry for lid in chosen if (entry := _check(lid, names[lid], form, shared, refusal))]
+    photos = {lid: photo for lid in chosen if (photo := posted_photo(f"photo-{lid}")) is not None}
+    entries = [entry for lid in chosen if (entry := _check(lid, names[lid], form, shared, photos.get(lid), refusal))]
     for lid in chosen:
         if f"id-{lid}" in refusal.errors:
             values[f"id-{lid}"] = ""  # saved before with other answers: a new id, if they save again
     if refusal.errors:
-        return _render(conn, everyone, chosen, values=values, errors=refusal.shown(), status=refusal.status)
+        # A file cannot be handed back to the browser: each photo chosen is asked for again.
+        return _render(conn, everyone, chosen, values=values, errors=refusal.shown(), photos_again=set(photos),
+                       status=refusal.status)
 
     written, late = [], Refusal()
     for lid, oid, data in entries:
         try:
+            if lid in photos:
+                written.append(services().app.record_observation_with_photo(
+                    g.actor, lid, photo=photos[lid], observation_id=oid, **data))
+                continue
             written.append(services().app.record_observation(g.actor, lid, observation_id=oid, **data))
         except RuleBroken as e:  # the record changed since the check a moment ago: this learner only
             late.rule(lid, names[lid], e)
@@ -220,7 +246,7 @@ def save():
     saved = [f"{w.learner_id}:{w.result['id']}" for w in written]
     if late.errors:
         return _render(conn, everyone, chosen, values=values, errors=late.shown(), saved=_saved(conn, saved, names),
-                       status=late.status)
+                       photos_again={lid for lid in photos if lid in late.learners}, status=late.status)
     return redirect(url_for("group.page", learner=chosen, saved=saved), 303)
 
 
@@ -232,6 +258,7 @@ class Refusal:
     def __init__(self):
         self.errors: dict[str, list[str]] = {}
         self.status = 422
+        self.learners: set[str] = set()  # refused by a rule of the record (see ``rule``)
 
     def add(self, key: str, messages: list[str], status: int = 422) -> None:
         self.errors.setdefault(key, [])
@@ -241,6 +268,7 @@ class Refusal:
 
     def rule(self, lid: str, name: str, e: RuleBroken) -> None:
         """A rule of the record, in words for this form."""
+        self.learners.add(lid)
         if e.field == "id":
             message = (f"{name}'s observation from this form was already saved, with other answers. Save again "
                        f"to add this one as a new observation, or correct the saved one from {name}'s page")
@@ -251,6 +279,8 @@ class Refusal:
         elif e.field == "learner_id":  # lost races for too long (503): nothing kept for this learner
             self.add(f"id-{lid}", [f"{name}'s record is busy: save again in a moment"])
             return
+        elif e.field == "photo":
+            message = photo_words(name, e.message)
         else:
             message = e.message
         self.add(_field(lid, e.field), [message], 409 if e.status == 409 else 422)
@@ -265,9 +295,10 @@ class Refusal:
         return out
 
 
-def _check(lid: str, name: str, form, shared: str, refusal: Refusal) -> tuple | None:
-    """One learner's observation from the form, checked as recording would
-    check it, writing nothing: (learner, id, fields), or None and the refusal noted."""
+def _check(lid: str, name: str, form, shared: str, photo: bytes | None, refusal: Refusal) -> tuple | None:
+    """One learner's observation (and photo) from the form, checked as
+    recording would check it, writing nothing: (learner, id, fields), or None
+    and the refusal noted."""
     own = form.get(f"note-{lid}", "").strip()
     body = {"id": form.get(f"id-{lid}", ""), "target_id": form.get(f"target-{lid}", ""),
             "rating": form.get(f"rating-{lid}", ""), "prompt_level": form.get(f"prompt-{lid}", ""),
@@ -280,11 +311,19 @@ def _check(lid: str, name: str, form, shared: str, refusal: Refusal) -> tuple | 
             if key == "note" and shared and len(own) <= NOTE_LIMIT:
                 messages = [f"together with the note for everyone must be {NOTE_LIMIT} characters or fewer"]
             refusal.add(_field(lid, key), messages)
+        if photo is not None:  # what is wrong with the photo too, in the same answer
+            try:
+                images.keep(photo)
+            except RuleBroken as e:
+                refusal.rule(lid, name, e)
         return None
     oid = str(data.pop("id"))
     data["target_id"] = str(data["target_id"])
     try:
-        services().app.check_observation(g.actor, lid, observation_id=oid, **data)
+        if photo is not None:
+            services().app.check_observation_with_photo(g.actor, lid, photo=photo, observation_id=oid, **data)
+        else:
+            services().app.check_observation(g.actor, lid, observation_id=oid, **data)
     except RuleBroken as e:
         refusal.rule(lid, name, e)
         return None
@@ -297,4 +336,17 @@ def _check(lid: str, name: str, form, shared: str, refusal: Refusal) -> tuple | 
 def _field(lid: str, key: str) -> str:
     """The form's name for one of ObservationIn's fields."""
     return {"id": f"id-{lid}", "target_id": f"target-{lid}", "rating": f"rating-{lid}",
-            "prompt_level": f"prompt-{lid}", "note": f"note-{lid}"}.get(key, key)
+            "prompt_level": f"prompt-{lid}", "note": f"note-{lid}", "photo": f"photo-{lid}"}.get(key, key)
+
+
+def photo_words(name: str, message: str) -> str:
+    """Why a learner's photo is not kept, said of that learner (the form has a
+    photo per learner): images.keep's refusals, and consent."""
+    if message == NO_CONSENT:
+        return f"A photo of {name} cannot be kept: {name} has not agreed to photos. Save again without it"
+    if message.startswith("This file"):
+        said = message.removeprefix("This file")
+        return f"The file chosen for {name}{said}. Choose another photo, or save without one"
+    if message.startswith("This photo"):
+        return f"The photo of {name}" + message.removeprefix("This photo")
+    return f"Photo of {name}: {message}"

@@ -10,9 +10,10 @@ from functools import partial
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from events.vocabulary import NEW_TO_LEARNER
+from events.vocabulary import FAMILY_ROLE, NEW_TO_LEARNER
 from rarpa.read import queries
 from rarpa.read import cohort
+from rarpa.read import family as family_reads
 from rarpa.read import photos as photo_reads
 from rarpa.service.access import scope
 from rarpa.service.schemas import CorrectionIn, ObservationIn, WithdrawalIn
@@ -31,10 +32,13 @@ FIELD_WORDS = {"id": "This observation", "rating": "Rating", "observed_at": "Tim
 @pages.get("/")
 @login_required
 def today():
+    if g.actor.role == FAMILY_ROLE:  # a family member's own pages (web/family.py)
+        return redirect(url_for("family.home"))
     now = datetime.now(timezone.utc).date()
     week_start = (now - timedelta(days=now.weekday())).isoformat()
     cards = queries.today_cards(services().fresh(), g.actor, now.isoformat(), week_start)
     return render_template("today.html", cards=cards, today=now, sees=scope(g.actor)[0],
+                           from_home=family_reads.waiting_count(services().fresh(), g.actor),
                            may_see_cohort=cohort.may_see_cohort(g.actor))
 
 
@@ -58,6 +62,7 @@ def learner(learner_id):
         new_id=lambda: str(uuid.uuid4()), last_context=queries.last_context(conn, g.actor.user_id),
         can_record=g.actor.may("record") and moment is None, reviews=queries.reviews(conn, lid),
         aims=queries.aims(conn, lid), may_photograph=photo_reads.may_photograph(conn, lid),
+        from_home=[c for c in family_reads.contributions(conn, lid) if c["status"] == "waiting"] if moment is None else [],
         **as_at.judged_against(),
     )
 

@@ -34,9 +34,16 @@ photos = Blueprint("photos", __name__)
 PHOTO = "/learners/<learner_id>/observations/<observation_id>/photos/<photo_id>"
 IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
-# The routes a photo is posted to (the record form; the API), and how big such a request may be.
-UPLOAD_ENDPOINTS = frozenset({"pages.record", "api.add_photo"})
+# The routes a photo is posted to (the record form; the API; the group form without scripts,
+# a photo per learner), how big such a request may be, and what a bigger one is told.
 UPLOAD_LIMIT = images.MAX_UPLOAD_BYTES + 256 * 1024  # the photo and the observation's own fields
+GROUP_PHOTOS = 6  # the group form's photos (without scripts, as the camera made them) add up to 6 photos' worth
+GROUP_UPLOAD_LIMIT = GROUP_PHOTOS * images.MAX_UPLOAD_BYTES + 1024 * 1024
+GROUP_TOO_BIG = (f"These photos are too big together: at most {GROUP_UPLOAD_LIMIT // (1024 * 1024)} MB. Go back, "
+                 "and save with fewer photos")
+UPLOAD_LIMITS = {"pages.record": (UPLOAD_LIMIT, images.TOO_BIG), "api.add_photo": (UPLOAD_LIMIT, images.TOO_BIG),
+                 "group.save": (GROUP_UPLOAD_LIMIT, GROUP_TOO_BIG), "family.send": (UPLOAD_LIMIT, images.TOO_BIG)}
+UPLOAD_ENDPOINTS = frozenset(UPLOAD_LIMITS)
 
 REMOVAL = Form(
     Field("reason", "Why is it being removed?", "a reason for removing the photo",
@@ -46,7 +53,7 @@ REMOVAL = Form(
 
 class UploadsInMemory(Request):
     """Requests as Flask makes them, but: a request posting a photo may be up
-    to UPLOAD_LIMIT (everything else keeps MAX_CONTENT_LENGTH), one that is
+    to its UPLOAD_LIMITS (everything else keeps MAX_CONTENT_LENGTH), one that is
     bigger is refused in words, and an uploaded file is held in memory, never
     spooled to a temporary file (a photo of a learner must not be left in
     /tmp's free blocks)."""
@@ -57,7 +64,7 @@ class UploadsInMemory(Request):
     @property
     def max_content_length(self) -> int | None:
         if self._posts_a_photo() and getattr(self, "_max_content_length", None) is None:
-            return UPLOAD_LIMIT
+            return UPLOAD_LIMITS[self.endpoint][0]
         return Request.max_content_length.fget(self)
 
     @max_content_length.setter
@@ -72,14 +79,15 @@ class UploadsInMemory(Request):
             super()._load_form_data()
         except RequestEntityTooLarge:
             if self._posts_a_photo():
-                raise RequestEntityTooLarge(images.TOO_BIG) from None
+                raise RequestEntityTooLarge(UPLOAD_LIMITS[self.endpoint][1]) from None
             raise
 
 
-def posted_photo() -> bytes | None:
-    """The photo posted as the form's ``photo`` file, or None when none was
-    chosen (a form with no file chosen posts an empty part)."""
-    upload = request.files.get("photo")
+def posted_photo(name: str = "photo") -> bytes | None:
+    """The photo posted as the form's ``photo`` file (or ``name``: the group
+    form's ``photo-<learner id>``), or None when none was chosen (a form with
+    no file chosen posts an empty part)."""
+    upload = request.files.get(name)
     return (upload.read() or None) if upload is not None else None
 
 

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from marshmallow import Schema, fields, validate
 
 from events.vocabulary import PFA_AREAS, RATINGS, REVISION_KINDS, TARGET_CLOSED_AS, WORDS
-from rarpa.read import queries
+from rarpa.read import my_progress, queries
 from rarpa.service import access
 from rarpa.service.schemas import (
     PROVIDER_CODE,
@@ -206,7 +206,9 @@ def _learner(learner_id: str) -> tuple[str, Any, str]:
 def overview(learner_id):
     lid, conn, name = _learner(learner_id)
     return render_template("plan.html", lid=lid, name=name, plan=queries.plan(conn, lid),
-                           done=request.args.get("done"))
+                           done=request.args.get("done"),
+                           # Each target in the learner's own words (web/my_progress.py), and whose.
+                           first=my_progress.preferred_name(conn, lid), learner_words=my_progress.learner_words(conn, lid))
 
 
 def _done(lid: str, what: str, anchor: str):

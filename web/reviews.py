@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from rarpa.read import annual_review, queries
+from rarpa.read import annual_review, my_progress, queries
 from rarpa.service import access
 from rarpa.service.access import NotFound
 from rarpa.service.schemas import AnnualReviewIn, ReviewIn, SelfAssessmentIn
@@ -40,11 +40,13 @@ def self_assessment(learner_id):
         said = done.data
         if request.headers.get("HX-Request"):
             target = _open_targets(s.fresh(), lid).get(said["target_id"])
-            return render_template("_self_assessment_item.html", t=target, said=said, lid=lid)
+            return render_template("_self_assessment_item.html", t=target, said=said, lid=lid,
+                                   learner_words=my_progress.learner_words(s.fresh(), lid))
         return redirect(url_for("reviews.self_assessment", learner_id=lid, said=said["answer"]))
     conn = s.fresh()
     return render_template("self_assessment.html", lid=lid, name=queries.learner_name(conn, lid),
-                           targets=list(_open_targets(conn, lid).values()), said=None)
+                           targets=list(_open_targets(conn, lid).values()), said=None,
+                           learner_words=my_progress.learner_words(conn, lid))  # the learner's own, where written
 
 
 def _open_targets(conn, lid: str) -> dict:

@@ -23,8 +23,8 @@ import logging
 
 from flask import g, request
 
-from rarpa.service.access import (ADMINISTER, AUDIT, COHORT, ENROL, ERASE, PLAN, READ, RECORD, REVIEW, RULES,
-                                  SHARE, Forbidden)
+from rarpa.service.access import (ADMINISTER, AUDIT, COHORT, CONTRIBUTE, ENROL, ERASE, FAMILY_VIEW, MODERATE, PLAN,
+                                  READ, RECORD, REVIEW, RULES, SHARE, Forbidden)
 from web.common import services
 
 log = logging.getLogger("rarpa.web.rules")
@@ -47,9 +47,11 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     # Anyone signed in: about themselves, or lists scoped to whom they may read.
     "auth.logout": SIGNED_IN,
     "auth.confirm": SIGNED_IN,
+    "learner_mode.unlock": SIGNED_IN,  # the signed-in person's own password ends learner mode
     "pages.today": SIGNED_IN,
     "api.me": SIGNED_IN,
     "api.list_learners": SIGNED_IN,
+    "family.home": SIGNED_IN,  # a family member's learners (anyone else: 404)
     # Not about one learner: the role must be allowed the action at all.
     "group.page": RECORD,
     "group.save": RECORD,
@@ -59,6 +61,7 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     "cohort.cohort_csv": COHORT,
     "cohort.cohort_learners": COHORT,
     "workspace.fingerprint_page": READ,
+    "family.queue": MODERATE,
     "erasure.find": ERASE,
     "erasure.confirm": ERASE,
     "erasure.done": ERASE,
@@ -117,6 +120,19 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     "workspace.timeline_page": AUDIT,
     "workspace.compare_page": AUDIT,
     "workspace.access_log_page": AUDIT,
+    # The family's voice (web/family.py): letting them in, moderating, and their own pages.
+    "family.members": SHARE,
+    "family.end": SHARE,
+    "family.decide": MODERATE,
+    "family.contribution_photo": MODERATE,
+    "family.summary": FAMILY_VIEW,
+    "family.send": CONTRIBUTE,
+    # The learner's own pages, in easy read (web/my_progress.py), and handing them the tablet (web/learner_mode.py).
+    "my_progress.overview": READ,
+    "my_progress.target": READ,
+    "my_progress.how_did_it_go": RECORD,
+    "my_progress.target_words": RECORD,
+    "learner_mode.hand_over": RECORD,
     # Handing the whole record over.
     "bundles.transfer_pack_zip": SHARE,
     "bundles.subject_access_zip": SHARE,
@@ -139,6 +155,7 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     "api.set_target": PLAN,
     "api.revise_target": PLAN,
     "api.close_target": PLAN,
+    "api.word_target_for_learner": RECORD,
     "api.record_observation": RECORD,
     "api.correct_observation": RECORD,
     "api.withdraw_observation": RECORD,

@@ -18,7 +18,8 @@ VENDOR = {
     "axe.min.js": ROOT / "node_modules" / "axe-core",
 }
 STATIC = ROOT / "static"
-SHELL_FILES = ["app.css", "app.js", "group.js", "photos.js", "icons/icon-192.png", "icons/icon-512.png"]
+SHELL_FILES = ["app.css", "app.js", "group.js", "photos.js", "icons/icon-192.png", "icons/icon-512.png",
+               "easy_read.css", "easy_read.js"]  # the learner's own pages (web/my_progress.py), offline too
 
 
 @lru_cache(maxsize=1)

@@ -15,8 +15,9 @@ import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 from events.vocabulary import PACK_WORDS, PFA_AREAS, WORDS
-from rarpa.read import history, queries
+from rarpa.read import history, pack_readable, queries
 from rarpa.read import photos as photo_reads
+from rarpa.read import family as family_reads
 from rarpa.record import limits, measures
 
 EVIDENCE_PER_OUTCOME = 4
@@ -96,18 +97,29 @@ def _latest(observations: list[dict]) -> str | None:
     return measures.latest_rating((o["observed_at"], o["seq"], o["rating"]) for o in observations)
 
 
-def _recommend(targets: list[dict], name: str) -> tuple[str, str]:
+def _recommend(targets: list[dict], name: str) -> tuple[str, str, str]:
+    """The recommendation, why in words, and the reason (for the readable pack)."""
     if targets and all(t["closed_as"] == "achieved" or t["latest"] == "generalised" for t in targets):
-        return "achieved", f"{name} has achieved the targets for this outcome. We recommend it is marked as achieved."
+        return ("achieved", f"{name} has achieved the targets for this outcome. We recommend it is marked as "
+                "achieved.", "achieved")
     in_period = sum(t["observations_in_period"] for t in targets)
     moved = sum(t["distance_in_period"] for t in targets)
     if not targets or in_period == 0:
         return "amend", (f"There was no evidence for this outcome in the period. We recommend the outcome "
-                         f"and its targets are looked at again with {name}.")
+                         f"and its targets are looked at again with {name}."), "no_evidence"
     if moved <= 0:
         return "amend", (f"{name} has not yet moved forward on this outcome this year. We recommend the "
-                         f"targets or the support are changed.")
-    return "continue", f"{name} is making progress. We recommend this outcome continues."
+                         f"targets or the support are changed."), "not_moved"
+    return "continue", f"{name} is making progress. We recommend this outcome continues.", "continue"
+
+
+def _help_levels(before: list[dict], during: list[dict]) -> tuple[str | None, str | None]:
+    """How much help (prompt level) a target needed when the period began (the
+    last time before it, else its first time in it) and at its latest time in it."""
+    def at(rows: list[dict]) -> list[str]:
+        return [o["prompt_level"] for o in sorted(rows, key=lambda o: (o["observed_at"], o["seq"])) if o["prompt_level"]]
+    start = (at(before)[-1:] or at(during)[:1] or [None])[0]
+    return start, (at(during)[-1:] or [None])[0]
 
 
 def _target_summary(t: dict, name: str) -> str:
@@ -156,6 +168,13 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         [learner_id, first, last],
     )]
 
+    # Each target's wordings over time: a note that begins with one is not made to say it twice.
+    texts: dict[str, list[str]] = {}
+    for r in conn.execute("SELECT target_id, text FROM target_changes WHERE learner_id=? AND text IS NOT NULL "
+                          "AND text!='' ORDER BY seq", [learner_id]):
+        texts.setdefault(r["target_id"], []).append(r["text"])
+    help_levels: dict[str, tuple] = {}
+
     # The end-of-programme judgements that stood when the period ended.
     judged = queries.summatives(conn, learner_id, until=end.isoformat())
     targets: dict[str, dict] = {}
@@ -186,12 +205,14 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             "_during": during,
         }
         targets[t["id"]]["summary"] = _target_summary(targets[t["id"]], name)
+        help_levels[t["id"]] = _help_levels(before, during)
 
     # The photos the SEND lead chose for the pack, of this period's evidence (each under
     # every outcome its target serves); as at an instant, those chosen by then.
     chosen_photos = photo_reads.of_period(conn, learner_id, first, last, chosen_only=True)
     outcomes = []
     recommendations = []
+    reasons: dict[str, str] = {}
     for o in sorted(progress["outcomes"], key=lambda o: (PFA_AREAS.index(o["pfa_area"]), o["id"])):
         rows = [targets[tid] for tid in o["targets"] if tid in targets]
         evidence = _pick_evidence([ob for t in rows for ob in t["_during"]])
@@ -201,7 +222,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
             ob["provider_role"] = "lead provider" if providers.get(ob["provider"]) else "partner provider"
             ob["where"] = PACK_WORDS["contexts"].get(ob["context"] or "", "")
             ob.pop("seq", None)
-        recommendation, why = _recommend(rows, name)
+        recommendation, why, reasons[o["id"]] = _recommend(rows, name)
         outcomes.append({
             "id": o["id"],
             "text": o["text"],
@@ -244,7 +265,7 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
     destinations = [dict(r) for r in conn.execute(
         "SELECT kind, detail, starts_on, follow_up_on, sustained_on FROM destinations WHERE learner_id=? "
         "ORDER BY starts_on, id", [learner_id])]
-    return {
+    result = {
         "learner": {
             "id": learner["id"],
             "name": learner["name"],
@@ -265,7 +286,13 @@ def build_pack(conn: sqlite3.Connection, learner_id: str, start: date, end: date
         "aims": queries.aims(conn, learner_id, until=last),
         "fingerprint": fingerprint,
         "dual_placement": len(learner["providers"]) > 1,
+        # What the family sent from home in the period, as staff added it (rarpa/read/family.py).
+        "family_views": family_reads.views(conn, learner_id, str(start)[:10], str(end)[:10]),
     }
+    # The pack as a parent reads it, in reading order: the summary first, "About this
+    # record" last; the page, the PDF and this JSON all say it from here.
+    result.update(pack_readable.compose(result, texts=texts, help_levels=help_levels, reasons=reasons))
+    return result
 
 
 def pack(app, live: sqlite3.Connection, actor, learner_id: str, *, start: date | None = None,

@@ -68,6 +68,14 @@ VIEW_WORDS = {
     "photo": "looked at a photo of you",
     "photo thumbnail": "saw a small copy of a photo of you",
     "cohort list": "looked at a list of learners that you are on",
+    "my progress": "opened your own pages (How I am doing)",
+    "my progress: a target": "opened one of your targets on your own pages",
+    "my self-assessment": "opened your page to say how it went",
+    "target in the learner's words": "opened a target to write it in your own words",
+    "family members": "looked at who in your family can see how you are doing",
+    "contribution": "looked at something your family sent from home",
+    "contribution photo": "looked at a photo your family sent from home",
+    "family summary": "looked at how you are doing, as your family sees it",
 }
 
 

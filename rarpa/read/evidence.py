@@ -18,7 +18,10 @@ EVIDENCE_COLUMNS = (
     "o.id, o.seq, o.target_id, t.text AS target_text, o.rating, o.prompt_level, o.context, o.note, o.new_to_learner, "
     "o.observed_at, o.recorded_at, o.recorded_by, COALESCE(NULLIF(u.display_name, ''), o.recorded_by) AS by_name, "
     "COALESCE(u.role, CASE WHEN o.recorded_by LIKE 'system:%' THEN 'system' END) AS by_role, "
-    "o.provider, COALESCE(p.name, o.provider) AS provider_name, o.status, o.corrections"
+    "o.provider, COALESCE(p.name, o.provider) AS provider_name, o.status, o.corrections, "
+    # Evidence from home: who in the family sent it (as they are to the learner); NULL otherwise.
+    "(SELECT COALESCE(fm.relationship, 'family') FROM family_contributions fc LEFT JOIN family_members fm "
+    "ON fm.learner_id=fc.learner_id AND fm.user_id=fc.sent_by WHERE fc.id=o.contribution_id) AS from_family"
 )
 
 def evidence_cursor(row: dict) -> str:

@@ -21,6 +21,7 @@ from rarpa.read.stages import Stage
 from rarpa.read.stages.derived import Derived
 from rarpa.read.stages.ending import Ending
 from rarpa.read.stages.evidence import Evidence
+from rarpa.read.stages.family import Family
 from rarpa.read.stages.people import People
 from rarpa.read.stages.photos import Photos
 from rarpa.read.stages.plan import Plan
@@ -39,7 +40,7 @@ class ProgressProjection:
     """Applies one event to the read-model tables (no transaction handling);
     ``flush`` then recomputes the derived numbers of what changed."""
 
-    STAGES: tuple[type[Stage], ...] = (People, Plan, Evidence, Photos, Reviews, Ending)
+    STAGES: tuple[type[Stage], ...] = (People, Plan, Evidence, Photos, Family, Reviews, Ending)
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db

@@ -23,7 +23,9 @@ from rarpa.store import scrub
 #   5  observations say what was new to the learner (new_to_learner; ObservationRecorded v2)
 #   6  administration: users.status and users.awaiting_password; admin_actions (the admin audit list)
 #   7  photo evidence: photos (what each photo is, never its bytes)
-SHAPE = 7
+#   8  the family: family_members, family_contributions, observations.contribution_id
+#   9  targets.learner_words: a target in the learner's own words (TargetWordedForLearner)
+SHAPE = 9
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
@@ -57,7 +59,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
             "id": str, "learner_id": str, "text": str, "success_criteria": str, "status": str,
             "closed_as": str, "baseline": str, "latest": str, "distance": int, "observations": int,
             "last_observed_at": str, "review_by": str, "set_at": str, "revisions": int,
-            "summative": str,
+            "summative": str, "learner_words": str,
         },
         "id",
     ),
@@ -70,7 +72,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
             "id": str, "seq": int, "learner_id": str, "target_id": str, "rating": str,
             "prompt_level": str, "context": str, "note": str, "observed_at": str,
             "recorded_at": str, "recorded_by": str, "provider": str, "status": str,
-            "corrections": int, "new_to_learner": str,
+            "corrections": int, "new_to_learner": str, "contribution_id": str,
         },
         "id",
     ),
@@ -129,6 +131,21 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
          "removed_by": str, "removed_reason": str},
         "id",
     ),
+    # Family members a SEND lead let in (rarpa/record/family.py): who they are to the learner, who let
+    # them in and when, and whether their access was ended (consent withdrawn shuts them all out too).
+    "family_members": (
+        {"learner_id": str, "user_id": str, "relationship": str, "invited_at": str, "invited_by": str,
+         "reason": str, "ended_at": str, "ended_by": str, "ended_reason": str},
+        ("learner_id", "user_id"),
+    ),
+    # What family members sent from home and where it stands: waiting, accepted (evidence now: the
+    # observations made of it, target id to observation id, as JSON) or declined (the reason they see).
+    "family_contributions": (
+        {"id": str, "seq": int, "learner_id": str, "sent_by": str, "sent_at": str, "words": str,
+         "happened_on": str, "has_photo": int, "status": str, "decided_at": str, "decided_by": str,
+         "decided_role": str, "reason": str, "observations": str, "photo_id": str},
+        "id",
+    ),
     "consent_history": (
         {"seq": int, "learner_id": str, "consent": str, "given": int, "reason": str, "recorded_by": str,
          "role": str, "provider": str, "recorded_at": str},
@@ -154,12 +171,15 @@ INDEXES = [
     ("photos", ["observation_id"]),
     ("photos", ["learner_id", "chosen"]),
     ("admin_actions", ["user_id"]),
+    ("family_members", ["user_id"]),
+    ("family_contributions", ["learner_id", "status"]),
 ]
 # The tables that hold rows of one learner: emptied when that learner is erased.
 LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
                   "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
                   "unplanned_outcomes", "next_steps", "destinations", "aims", "aim_outcomes",
-                  "summatives", "consents", "consent_history", "photos")
+                  "summatives", "consents", "consent_history", "photos", "family_members",
+                  "family_contributions")
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

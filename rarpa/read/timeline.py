@@ -33,6 +33,7 @@ KINDS: dict[str, str] = {
     "BaselineRecorded": "Baseline recorded",
     "TargetRevised": "Target revised",
     "TargetClosed": "Target closed",
+    "TargetWordedForLearner": "Target in the learner's words",
     "ObservationRecorded": "Observation",
     "ObservationCorrected": "Observation corrected",
     "ObservationWithdrawn": "Observation withdrawn",
@@ -50,11 +51,16 @@ KINDS: dict[str, str] = {
     "AnnualReviewHeld": "Annual review",
     "LearnerDataErased": "Personal data erased",
     "LearnerImported": "Imported from another installation",
+    "FamilyMemberInvited": "Family member let in",
+    "FamilyAccessEnded": "Family member's access ended",
+    "FamilyContributionSent": "Sent from home",
+    "FamilyContributionAccepted": "From home: added as evidence",
+    "FamilyContributionDeclined": "From home: not added",
 }
 
 # The field that says when the thing itself happened (not when it was recorded).
 _HAPPENED = ("observed_at", "assessed_at", "held_on", "assessed_on", "recognised_on", "agreed_on", "starts_on",
-             "confirmed_on", "imported_from_at")  # (ProviderJoined.joined and .left name a provider, not a time)
+             "confirmed_on", "imported_from_at", "happened_on")  # (ProviderJoined.joined and .left name a provider, not a time)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ def _what(e: Any, targets: dict[str, str], outcomes: dict[str, str], target_id: 
         return e.text
     if kind == "TargetRevised":
         return f"{W['changes'].get(e.kind, e.kind)}: {e.text}"
+    if kind == "TargetWordedForLearner":
+        return f"{target}: in the learner's own words, “{e.words}”"
     if kind == "TargetClosed":
         return f"{target}: closed as {W['closed_as'].get(e.closed_as, e.closed_as)}"
     if kind in ("BaselineRecorded", "ObservationRecorded", "ObservationCorrected"):
@@ -128,6 +136,14 @@ def _what(e: Any, targets: dict[str, str], outcomes: dict[str, str], target_id: 
         return "The learner's personal data was erased; what the record counted stays, unnamed"
     if kind == "LearnerImported":
         return f"Imported from {e.source}"
+    if kind == "FamilyMemberInvited":
+        return f"A family member ({e.relationship}) was let in to see how the learner is doing"
+    if kind == "FamilyContributionSent":
+        return f"“{e.words}”" + (" (with a photo)" if e.photo_sha256 else "")
+    if kind == "FamilyContributionAccepted":
+        count = len(e.observations)
+        return f"Added as evidence from home for {count} target{'s' if count != 1 else ''}" + (
+            f": {e.note}" if e.note else "")
     return KINDS.get(kind, kind)
 
 

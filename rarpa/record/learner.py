@@ -23,21 +23,23 @@ from events.vocabulary import CONSENTS
 from rarpa.record import measures
 from rarpa.record.dispatch import AppliesEvents, applies
 from rarpa.record.evidence import EvidenceStage
+from rarpa.record.family import FamilyStage
 from rarpa.record.photos import PhotoStage
 from rarpa.record.plan import PlanStage
-from rarpa.record.records import Aim, Destination, Observation, Outcome, Photo, Target
+from rarpa.record.records import Aim, Contribution, Destination, FamilyMember, Observation, Outcome, Photo, Target
 from rarpa.record.review import ReviewStage
 from rarpa.record.rules import RuleBroken, iso_date, need, need_text
 
 
-class Learner(PlanStage, EvidenceStage, PhotoStage, ReviewStage, AppliesEvents, Aggregate):
+class Learner(PlanStage, EvidenceStage, PhotoStage, FamilyStage, ReviewStage, AppliesEvents, Aggregate):
     """One young person's record: enrolment, EHCP outcomes, aims, baselines,
     targets, evidence, reviews and where they go next."""
 
     # Version 2 holds typed records (records.py) where version 1 held plain
     # dicts and each observation as a list of values: see upcast_v1_v2.
     # Version 3 holds photos (records.Photo): see upcast_v2_v3.
-    class_version = 3
+    # Version 4 holds family members and their contributions: see upcast_v3_v4.
+    class_version = 4
 
     def __init__(self) -> None:
         # State is set by the LearnerEnrolled handler below.
@@ -84,6 +86,8 @@ class Learner(PlanStage, EvidenceStage, PhotoStage, ReviewStage, AppliesEvents, 
         self.observations: dict[str, Observation] = {}
         self.destinations: dict[str, Destination] = {}
         self.photos: dict[str, Photo] = {}
+        self.family: dict[str, FamilyMember] = {}
+        self.contributions: dict[str, Contribution] = {}
         self.erased = False
 
     # --- who works with the learner ------------------------------------------------------
@@ -163,7 +167,8 @@ class Learner(PlanStage, EvidenceStage, PhotoStage, ReviewStage, AppliesEvents, 
         self.erased = True
         self.name = self.preferred_name = "(erased)"
         self.date_of_birth = None
-        for held in ("consents", "outcomes", "aims", "targets", "observations", "destinations", "photos"):
+        for held in ("consents", "outcomes", "aims", "targets", "observations", "destinations", "photos", "family",
+                     "contributions"):
             setattr(self, held, {})
 
     def anonymous_shape(self) -> dict:
@@ -226,3 +231,9 @@ class Learner(PlanStage, EvidenceStage, PhotoStage, ReviewStage, AppliesEvents, 
     def upcast_v2_v3(state: dict) -> None:
         """A snapshot taken before photos existed held none."""
         state["photos"] = {}
+
+    @staticmethod
+    def upcast_v3_v4(state: dict) -> None:
+        """A snapshot taken before families could be let in held none."""
+        state["family"] = {}
+        state["contributions"] = {}

@@ -10,6 +10,7 @@ from datetime import date
 
 from events import learner as ev
 from events.vocabulary import PFA_AREAS, RATINGS, REVISION_KINDS, TARGET_CLOSED_AS
+from rarpa.record import limits
 from rarpa.record.dispatch import applies
 from rarpa.record.records import Aim, Outcome, Target
 from rarpa.record.rules import RuleBroken, iso_date, need, need_text, new_id
@@ -173,6 +174,28 @@ class PlanStage:
     @applies(ev.TargetClosed)
     def _target_closed(self, e: ev.TargetClosed) -> None:
         self.targets[e.target_id] = replace(self.targets[e.target_id], status="closed", closed_as=e.closed_as)
+
+    # --- the target in the learner's own words ----------------------------------------------
+    def word_target_for_learner(self, *, stamp: dict, target_id: str, words: str, reason: str) -> None:
+        """The target as the learner says it, written with them: one line, in
+        short words. Any target of the plan (a closed one is still on their
+        own pages, as something they did)."""
+        self._target(target_id, "target_id")
+        words = need_text(words, "words", "The learner's own words")
+        problem = limits.text_problem(words, multiline=False)
+        if problem:
+            raise RuleBroken("words", problem)
+        self.trigger_event(
+            ev.TargetWordedForLearner,
+            target_id=str(target_id),
+            words=words,
+            reason=need_text(reason, "reason", "A reason for the wording"),
+            **stamp,
+        )
+
+    @applies(ev.TargetWordedForLearner)
+    def _target_worded_for_learner(self, e: ev.TargetWordedForLearner) -> None:
+        """Nothing a command checks: the words are for the learner's own pages (the read model)."""
 
     # --- what other commands check against the plan -----------------------------------------
     def _outcome(self, outcome_id: str, field: str) -> Outcome:

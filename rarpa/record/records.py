@@ -89,7 +89,33 @@ class Photo:
     removed: bool = False
 
 
-RECORDS = (Outcome, Aim, Target, Observation, Destination, Photo)
+@dataclass(frozen=True, slots=True)
+class FamilyMember:
+    """A family member let in to see the learner (rarpa/record/family.py)."""
+
+    relationship: str
+    ended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What a family member sent from home, and where it stands: waiting for
+    staff, accepted (evidence now) or declined. The photo's digests are empty
+    strings when none came."""
+
+    sent_by: str
+    words: str
+    happened_on: str
+    photo_sha256: str = ""
+    photo_received_sha256: str = ""
+    photo_thumb_sha256: str = ""
+    photo_width: int = 0
+    photo_height: int = 0
+    photo_size: int = 0
+    status: str = "waiting"
+
+
+RECORDS = (Outcome, Aim, Target, Observation, Destination, Photo, FamilyMember, Contribution)
 
 
 class RecordAsList(Transcoding):

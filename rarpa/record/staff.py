@@ -9,7 +9,7 @@ import uuid
 from eventsourcing.domain import Aggregate
 
 from events import staff as st
-from events.vocabulary import PACK_WORDS, ROLES
+from events.vocabulary import ACCOUNT_ROLES, PACK_WORDS
 from rarpa.record.dispatch import AppliesEvents, applies
 from rarpa.record.rules import RuleBroken, need, need_text, provider_id, user_id
 
@@ -46,7 +46,7 @@ CASELOAD_ROLES = ("tutor", "support")
 
 
 def _check_role(role: str, provider: str | None) -> None:
-    need(role, "role", ROLES)
+    need(role, "role", ACCOUNT_ROLES)
     if role in PROVIDER_ROLES and not provider:
         raise RuleBroken("provider", f"is needed for a {PACK_WORDS['roles'][role]}: "
                                      "they belong to a provider")

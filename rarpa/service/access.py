@@ -11,6 +11,9 @@ the same rules.
 - auditor: read everything, never write; every view is logged;
 - admin: users and providers, no learner data; erases a learner's personal
   data by their record reference, without seeing the record;
+- family: a family member the SEND lead let in, while consent to share with
+  family is given: an easy-read summary of the learner's progress, and
+  contributions from home, which staff accept or decline; nothing else;
 - system: the operator at the command line (already holds the database files).
 """
 
@@ -35,13 +38,19 @@ AUDIT = "audit"
 # Counts over a provider or everyone (the cohort pages), never over a caseload:
 # a handful of learners would be as good as named.
 COHORT = "cohort"
+# The family's: an easy-read summary of progress, and sending what they saw at home.
+FAMILY_VIEW, CONTRIBUTE = "see as family", "contribute"
+# Staff deciding what a family member sent: evidence from home, or declined with a reason.
+MODERATE = "moderate"
 
 # How a person stands to a learner. ``CASELOAD``: the learner is on their
 # caseload and their provider still works with the learner; ``PROVIDER``: the
 # learner attends their provider; ``ANY``: every learner; ``BY_REFERENCE``:
 # no sight of the record at all, only its reference (erasure); ``NONE``: not
-# about a learner (administration).
+# about a learner (administration); ``FAMILY``: a family member the record
+# lets in now (invited, not ended, consent to share with family given).
 CASELOAD, PROVIDER, ANY, BY_REFERENCE, NONE = "caseload", "provider", "any", "by reference", "none"
+FAMILY = "family"
 
 # THE RULE TABLE: for each action, which roles may do it, and to which
 # learners (by how they stand to them). Everything else is refused: a learner
@@ -60,6 +69,9 @@ RULES: dict[str, dict[str, str]] = {
     SHARE: {"send_lead": PROVIDER, "system": ANY},
     AUDIT: {"auditor": ANY, "send_lead": PROVIDER, "system": ANY},
     COHORT: {"auditor": ANY, "send_lead": PROVIDER, "system": ANY},
+    FAMILY_VIEW: {"family": FAMILY},
+    CONTRIBUTE: {"family": FAMILY},
+    MODERATE: {"tutor": CASELOAD, "send_lead": PROVIDER, "system": ANY},
     ERASE: {"admin": BY_REFERENCE, "system": ANY},
     ADMINISTER: {"admin": NONE, "system": ANY},
 }
@@ -67,7 +79,7 @@ HIDDEN = frozenset({AUDIT})
 
 # What each role may do at all (to some learner, or to none), from the table.
 ALLOWED = {role: {action for action, roles in RULES.items() if role in roles}
-           for role in ("tutor", "support", "send_lead", "auditor", "admin", "system")}
+           for role in ("tutor", "support", "send_lead", "auditor", "admin", "family", "system")}
 
 
 class NotFound(LookupError):
@@ -117,9 +129,13 @@ def scope(actor: Actor) -> tuple[str, frozenset[str]]:
     return "none", frozenset()
 
 
-def stands(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict) -> set[str]:
-    """How this person stands to this learner (who attends ``providers``)."""
+def stands(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict,
+           family: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """How this person stands to this learner (who attends ``providers``, and
+    whose ``family`` members the record lets in now)."""
     holds = {ANY, BY_REFERENCE, NONE}
+    if actor.role == FAMILY and actor.user_id in family:
+        holds.add(FAMILY)
     attends = actor.provider is not None and actor.provider in set(providers)
     if attends:
         holds.add(PROVIDER)
@@ -128,10 +144,10 @@ def stands(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict
     return holds
 
 
-def allows(actor: Actor, action: str, learner_id: str, providers) -> bool:
+def allows(actor: Actor, action: str, learner_id: str, providers, family: frozenset[str] = frozenset()) -> bool:
     """Whether the rule table lets this person do ``action`` to this learner."""
     relation = RULES.get(action, {}).get(actor.role)
-    return relation is not None and relation in stands(actor, learner_id, providers)
+    return relation is not None and relation in stands(actor, learner_id, providers, family)
 
 
 def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str] | dict) -> bool:
@@ -140,16 +156,18 @@ def can_see(actor: Actor, learner_id: str, providers: set[str] | list[str] | dic
     return allows(actor, READ, learner_id, providers)
 
 
-def require(actor: Actor, action: str, learner_id: str, providers) -> None:
+def require(actor: Actor, action: str, learner_id: str, providers, family: frozenset[str] = frozenset()) -> None:
     """Raise NotFound when the learner is out of sight, Forbidden when the
     learner is in sight but the action is not this person's (NotFound for a
     hidden action). An action done by reference (erasure) needs the right,
-    not sight of the learner."""
+    not sight of the learner. A family member the record lets in sees the
+    learner, but only through the family's actions."""
     if RULES.get(action, {}).get(actor.role) == BY_REFERENCE:
         return
-    if not can_see(actor, learner_id, providers):
+    in_sight = can_see(actor, learner_id, providers) or FAMILY in stands(actor, learner_id, providers, family)
+    if not in_sight:
         raise NotFound("learner")
-    if not allows(actor, action, learner_id, providers):
+    if not allows(actor, action, learner_id, providers, family):
         if action in HIDDEN:
             raise NotFound("learner")
         raise Forbidden(f"a {actor.role} cannot {action} here")

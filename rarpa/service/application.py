@@ -24,6 +24,7 @@ from rarpa.service import access
 from rarpa.service.access import Actor, NotFound
 from rarpa.service.audit import AuditService
 from rarpa.service.cache import AggregateCache, replay
+from rarpa.service.family import FamilyService
 from rarpa.service.learners import LearnerService
 from rarpa.service.people import PeopleService, password_hasher
 from rarpa.service.photos import PhotoService
@@ -40,7 +41,7 @@ RETRY_SECONDS = 20.0
 WRITE_LOCK_STRIPES = 256
 
 
-class RecordApplication(PeopleService, PhotoService, LearnerService, AuditService, Application):
+class RecordApplication(PeopleService, FamilyService, PhotoService, LearnerService, AuditService, Application):
     name = "rarpa"
     # A snapshot every 100 events keeps a learner with years of evidence fast to load.
     snapshotting_intervals = {Learner: 100}
@@ -153,7 +154,7 @@ class RecordApplication(PeopleService, PhotoService, LearnerService, AuditServic
             self.cache.evict(learner.id)
             self._erased_in_sight(actor, learner_id, learner.providers)
             raise Erased("learner")
-        access.require(actor, action, str(learner.id), learner.providers)
+        access.require(actor, action, str(learner.id), learner.providers, learner.family_in_sight())
         return learner
 
     def cached_aggregate(self, key: uuid.UUID):

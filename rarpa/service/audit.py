@@ -28,7 +28,12 @@ VIEWS = ("learner page", "evidence", "timeline", "changes", "annual-review pack"
          # The admin pages name learners (and nothing else of them): a caseload's choices, the admin audit list.
          "caseload list", "admin audit",
          # Photo evidence (web/photos.py): each photo and each thumbnail shown is a view of its own.
-         "photo", "photo thumbnail")
+         "photo", "photo thumbnail",
+         # The learner's own pages (web/my_progress.py), by staff or handed to the learner, and their words.
+         "my progress", "my progress: a target", "my self-assessment", "target in the learner's words",
+         # The family's voice (web/family.py): staff looking at family members and contributions, the
+         # family member looking at the summary they are shown.
+         "family members", "contribution", "contribution photo", "family summary")
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,16 @@ class LearnerService:
         return self._change(actor, learner_id, access.PLAN, lambda learner, stamp: learner.close_target(
             stamp=stamp, target_id=target_id, closed_as=closed_as, reason=reason))
 
+    def word_target_for_learner(self, actor: Actor, learner_id: str, *, target_id: str, words: str,
+                                reason: str = "Written with the learner") -> Written:
+        """The target in the learner's own words (shown on their own pages).
+        RECORD, not PLAN: the tutor or support assistant who sits with the
+        learner writes it with them, as they record the learner's
+        self-assessment; the plan itself (wording, criteria, outcomes, review
+        date) is unchanged and stays the SEND lead's."""
+        return self._change(actor, learner_id, access.RECORD, lambda learner, stamp: learner.word_target_for_learner(
+            stamp=stamp, target_id=target_id, words=words, reason=reason))
+
     # --- stage 4: evidence ------------------------------------------------------------------
     def record_observation(self, actor: Actor, learner_id: str, *, observation_id: str, target_id: str,
                            rating: str, observed_at: datetime, prompt_level: str | None = None,

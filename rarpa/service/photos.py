@@ -48,6 +48,21 @@ class PhotoService:
         written.result = {**written.result, "photo_id": photo_id}
         return written
 
+    def check_observation_with_photo(self, actor: Actor, learner_id: str, *, photo: bytes,
+                                     **observation) -> bool:
+        """What ``record_observation_with_photo`` would answer, writing
+        nothing: True (something would be new), False (an exact repeat), or
+        the same refusal (the photo's content, consent, the observation's own
+        rules). For a form recording for several learners, checked for all
+        before any is written (web/group.py)."""
+        kept = images.keep(photo)
+        new = self.check_observation(actor, learner_id, **observation)  # an id held by another learner too
+        learner, stamp = self._checked_copy(actor, learner_id, access.RECORD)
+        learner.record_observation(stamp=stamp, **observation)
+        _, attached = learner.attach_photo(stamp=stamp, observation_id=str(observation["observation_id"]),
+                                           **kept.facts())
+        return new or attached
+
     def attach_photo(self, actor: Actor, learner_id: str, *, observation_id: str, photo: bytes) -> Written:
         """A photo for an observation already recorded (the API). 201 new, or
         created=False for the same file sent again."""

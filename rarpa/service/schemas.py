@@ -84,8 +84,11 @@ def choice(values, **kw):
 
 
 def words(max_len=4000, **kw):
+    """Required words, at most ``max_len`` characters. Two checks, not one
+    Length(min, max): its one message ("between 1 and N") cannot tell a
+    person whether they wrote nothing or too much."""
     field = Line if max_len <= 200 else Text
-    return field(validate=validate.Length(min=1, max=max_len), **kw)
+    return field(validate=[validate.Length(min=1), validate.Length(max=max_len)], **kw)
 
 
 # --- input -------------------------------------------------------------------
@@ -132,6 +135,14 @@ class RevisionIn(Schema):
 class ClosureIn(Schema):
     closed_as = choice(TARGET_CLOSED_AS, required=True)
     reason = words(required=True)
+
+
+class LearnerWordsIn(Schema):
+    """A target in the learner's own words: one line, short (easy read)."""
+
+    reason = words(load_default="Written with the learner")
+    words = Line(validate=validate.Length(max=200), required=True,  # empty: the record refuses it by name
+                 metadata={"description": "the target as the learner says it, on one line"})
 
 
 class ObservationIn(Schema):
@@ -380,6 +391,10 @@ class TargetProgress(Schema):
     outcome_ids = fields.List(fields.String())
 
 
+class TargetWordsOut(TargetProgress):
+    learner_words = fields.String(metadata={"description": "the target in the learner's own words"})
+
+
 class OutcomeProgress(Schema):
     id = fields.String()
     text = fields.String()
@@ -527,6 +542,14 @@ class AnnualReviewOut(Schema):
     unplanned_outcomes = fields.List(fields.Dict())
     recommendations = fields.List(fields.Dict())
     fingerprint = fields.String(metadata={"description": "head of the learner's hash chain for this pack"})
+    # The pack as a parent reads it (issue 13, rarpa/read/pack_readable.py), in reading order.
+    summary = fields.Dict(metadata={"description": "went_well, next (sentences) and learner_words (quoted)"})
+    worked_on = fields.List(fields.Dict(), metadata={"description": "per PfA area, outcome and target, in sentences"})
+    nobody_planned = fields.List(fields.String())
+    views = fields.Dict(metadata={"description": "what the learner says (learner) and the family says (family)"})
+    family_views = fields.List(fields.Dict(), metadata={"description": "from, on, words: sent from home"})
+    plan = fields.List(fields.Dict())
+    about = fields.Dict(metadata={"description": "fingerprint, method, the words' meanings: 'About this record'"})
 
 
 class Problem(Schema):
@@ -535,3 +558,24 @@ class Problem(Schema):
     status = fields.Integer()
     detail = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+# --- the family's voice (rarpa/service/family.py) ----------------------------------------------
+class FamilyInviteIn(Schema):
+    display_name = words(max_len=120, required=True)
+    relationship = words(max_len=60, required=True)
+    email = Line(validate=validate.Length(min=3, max=254), required=True)
+    reason = words(required=True)
+
+
+class FamilyEndIn(Schema):
+    reason = words(required=True)
+
+
+class ContributionIn(Schema):
+    words = words(max_len=2000, required=True)
+    happened_on = Day(required=True)
+
+
+class ContributionDeclineIn(Schema):
+    reason = words(max_len=1000, required=True)

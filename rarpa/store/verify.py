@@ -41,6 +41,7 @@ from rarpa.store import access_log
 from rarpa.store.photos import PHOTO_TOPIC
 
 IMPORT_TOPIC = "events.learner:LearnerImported"
+CONTRIBUTION_TOPIC = "events.learner:FamilyContributionSent"
 from rarpa.store.cipher import StreamErased
 from rarpa.store.sqlite import head_message, snapshot_of, walk_chains, walk_log
 
@@ -87,11 +88,12 @@ def verify(app, *, on_event=None) -> Report:
 
 def _verify_photos(app, report: Report) -> None:
     from rarpa.service.access import system_actor
+    from rarpa.service.family import contribution_photo_key
     from rarpa.store.photos import PhotoDamaged
 
     with snapshot_of(app.settings.db) as conn:
-        learners = {UUID(r[0]) for r in conn.execute("SELECT DISTINCT originator_id FROM stored_events WHERE topic=?",
-                                                      [PHOTO_TOPIC])}
+        learners = {UUID(r[0]) for r in conn.execute("SELECT DISTINCT originator_id FROM stored_events WHERE topic IN "
+                                                      "(?, ?)", [PHOTO_TOPIC, CONTRIBUTION_TOPIC])}
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name='photo_files'").fetchone():
             kept = conn.execute("SELECT photo_id, learner_id FROM photo_files").fetchall()
         else:
@@ -108,7 +110,11 @@ def _verify_photos(app, report: Report) -> None:
         if lid not in learners:
             continue
         carried_over = _attached_before_import(app, lid)
-        for photo_id, photo in sorted(app.learner(actor, str(lid)).photos.items()):
+        learner = app.learner(actor, str(lid))
+        # A family member's photo, waiting for staff to decide, is named by the contribution that sent it.
+        named.update(contribution_photo_key(cid) for cid, c in learner.contributions.items()
+                     if c.photo_sha256 and c.status == "waiting")
+        for photo_id, photo in sorted(learner.photos.items()):
             named.add(photo_id)
             if photo.removed:
                 continue

@@ -73,6 +73,11 @@ class Plan(Stage):
         self.x("DELETE FROM reviews_due WHERE kind='target' AND ref_id=?", [e.target_id])
         self._change(seq, e, "closed", None, e.reason, closed_as=e.closed_as, review_id=e.review_id)
 
+    @applies(ev.TargetWordedForLearner)
+    def target_worded_for_learner(self, e: ev.TargetWordedForLearner, seq: int) -> None:
+        """The learner's own words replace any before them (each stays in the events)."""
+        self.x("UPDATE targets SET learner_words=? WHERE id=?", [e.words, e.target_id])
+
     @applies(ev.SummativeAssessmentRecorded)
     def summative_recorded(self, e: ev.SummativeAssessmentRecorded, seq: int) -> None:
         self.x("UPDATE targets SET summative=? WHERE id=?", [e.rating, e.target_id])
