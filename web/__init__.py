@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from web import auth as web_auth
-    from web import common, problems
+    from web import common, compression, problems
     from web.api import api
     from web import photo_api  # noqa: F401 (its routes join the API's blueprint, route table and authentication)
     from web.bundles import bundles
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, services=None) -> Flask:
     csrf.exempt(api)  # the API authenticates with bearer tokens, not cookies
     problems.install(app)
     common.install(app)
+    compression.install(app)  # HTML and JSON compressed on the wire (web/compression.py)
     app.register_blueprint(api)
     app.register_blueprint(web_auth.auth)
     app.register_blueprint(pages)
