@@ -1067,7 +1067,7 @@ def test_confirm_it_is_you_by_role(world, user):
 
 # --- every route not about one learner: the rule table by role, and who may ask at all -----------------
 # Values for the placeholders of routes that name something other than a learner.
-OTHER_PLACEHOLDERS = {"key": "learners", "token": "not-a-real-invitation", "name": "htmx.min.js",
+OTHER_PLACEHOLDERS = {"key": "learners", "token": "not-a-real-invitation", "name": "htmx.min.js", "digest": "000000000000",
                       "filename": "app.css", "status": "404"}
 
 

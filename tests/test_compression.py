@@ -52,3 +52,25 @@ def test_json_is_compressed_and_photos_are_not(app, system, world, web):
     assert re.search(rb'"observations": ?21', gzip.decompress(progress.data))
     photo = web.get(f"/api/v1/learners/{lid}/observations/{body['observation_id']}/photos/{pid}", headers=token)
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and "Content-Encoding" not in photo.headers
+
+
+def test_static_files_go_by_content_hashed_names_kept_a_year(web):
+    """Pages name static files by their content; such a name is kept a year
+    (immutable); an old name still gets the file, never kept; nothing outside
+    static/ is reachable through it."""
+    page = web.get("/login").get_data(as_text=True)
+    found = re.search(r'href="(/static/h/([0-9a-f]{12})/app\.css)"', page)
+    assert found, "the page does not name app.css by its hash"
+    from pathlib import Path
+    import hashlib
+
+    assert found.group(2) == hashlib.sha256((Path(__file__).parent.parent / "static" / "app.css").read_bytes()).hexdigest()[:12]
+    kept = web.get(found.group(1))
+    assert kept.status_code == 200 and kept.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    old = web.get("/static/h/000000000000/app.css")
+    assert old.status_code == 200 and old.headers["Cache-Control"] == "no-cache" and old.data == kept.data
+    for path in ("/static/h/000000000000/../pyproject.toml", "/static/h/000000000000/%2e%2e/pyproject.toml",
+                 "/static/h/000000000000/nothing.css"):
+        assert web.get(path).status_code == 404, path
+    sw = web.get("/sw.js").get_data(as_text=True)
+    assert found.group(1) in sw  # the offline shell keeps the same names

@@ -103,6 +103,9 @@ def install(app: Flask) -> None:
     """What every page's template may use."""
     for words in (day, long_day, moment):
         app.add_template_filter(words, words.__name__)
+    from web.shell import asset  # a static file by its content-hashed name
+
+    app.add_template_global(asset, "asset")
 
     @app.context_processor
     def template_globals() -> dict:

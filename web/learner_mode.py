@@ -46,7 +46,7 @@ LOCK = "learner_mode"  # in the session: the id of the learner the tablet was ha
 HEADER = "X-Learner-Mode"
 
 # Open whatever the lock: the app's own files, and the unlock screen.
-ALWAYS = frozenset({"static", "shell.vendor", "shell.service_worker", "shell.manifest", "shell.offline", "healthz",
+ALWAYS = frozenset({"static", "shell.hashed", "shell.vendor", "shell.service_worker", "shell.manifest", "shell.offline", "healthz",
                     "learner_mode.unlock"})
 # The locked learner's own pages (their id in the address), and what each may be asked.
 OWN_PAGES: dict[str, frozenset[str]] = {

@@ -40,6 +40,7 @@ ROUTE_ACTIONS: dict[str, str | dict[str, str]] = {
     "shell.offline": PUBLIC,
     "shell.service_worker": PUBLIC,
     "shell.vendor": PUBLIC,
+    "shell.hashed": PUBLIC,
     "static": PUBLIC,
     "healthz": PUBLIC,
     "api.openapi": PUBLIC,

@@ -1,6 +1,15 @@
 """The PWA shell: the service worker at /sw.js (it must sit at the root to
-control every page), the manifest, and front-end packages served straight from
-node_modules (installed from npm at exact versions; never copied in)."""
+control every page), the manifest, front-end packages served straight from
+node_modules (installed from npm at exact versions; never copied in), and our
+static files under content-hashed names.
+
+Pages name each static file by its content (``asset("app.css")`` in a template
+gives ``/static/h/3f9a61c2d0b7/app.css``), so a browser keeps it for a year
+without asking again (``immutable``), and a release that changes the file
+changes its name. A name whose hash is not the file's any more (a page kept
+offline from before an upgrade) still gets the file as it now is, with
+``no-cache``: an old page never loses its styles. ``/static/<file>`` stays
+too, as before (an hour)."""
 
 from __future__ import annotations
 
@@ -33,6 +42,47 @@ def shell_version() -> str:
     return h.hexdigest()[:12]
 
 
+LONG = 365 * 24 * 3600  # a year: the name changes when the file does
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=256)
+def _hashed(name: str, stamp: tuple) -> str:
+    return _digest(STATIC / name)
+
+
+def asset_hash(name: str) -> str | None:
+    """The content hash of static/<name> (None for a name outside it or no file)."""
+    path = (STATIC / name).resolve()
+    if STATIC.resolve() not in path.parents or not path.is_file():
+        return None
+    info = path.stat()
+    return _hashed(name, (info.st_mtime_ns, info.st_size))
+
+
+def asset(name: str) -> str:
+    """The address of static/<name> by its content (for templates)."""
+    digest = asset_hash(name)
+    return f"/static/h/{digest}/{name}" if digest else f"/static/{name}"
+
+
+@shell.get("/static/h/<digest>/<path:filename>")
+def hashed(digest, filename):
+    current = asset_hash(filename)
+    if current is None:
+        abort(404)
+    if digest != current:  # named by an older release: the file as it is now, not kept
+        response = send_from_directory(STATIC, filename, max_age=0)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    response = send_from_directory(STATIC, filename, max_age=LONG)
+    response.headers["Cache-Control"] = f"public, max-age={LONG}, immutable"
+    return response
+
+
 @shell.get("/static/vendor/<name>")
 def vendor(name):
     folder = VENDOR.get(name)
@@ -44,7 +94,7 @@ def vendor(name):
 @shell.get("/sw.js")
 def service_worker():
     body = render_template("sw.js", version=shell_version(),
-                           shell=["/static/" + f for f in SHELL_FILES] + ["/static/vendor/htmx.min.js", "/offline"])
+                           shell=[asset(f) for f in SHELL_FILES] + ["/static/vendor/htmx.min.js", "/offline"])
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response

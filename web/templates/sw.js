@@ -40,7 +40,7 @@ function lockedOffline() {
   // The learner's page was not kept on this tablet: say so, with nothing else to go to.
   const body = '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
     + '<meta name="viewport" content="width=device-width, initial-scale=1"><title>No internet just now</title>'
-    + '<link rel="stylesheet" href="/static/app.css"><link rel="stylesheet" href="/static/easy_read.css"></head>'
+    + '<link rel="stylesheet" href="{{ asset('app.css') }}"><link rel="stylesheet" href="{{ asset('easy_read.css') }}"></head>'
     + '<body class="easy-read"><main class="er-main"><h1 class="er-title">No internet just now</h1>'
     + "<p>This page is not on the tablet. Try again when the internet is back.</p></main></body></html>";
   return new Response(body, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
