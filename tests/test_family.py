@@ -281,6 +281,11 @@ def test_the_pack_views_and_the_service_rules(app, system, world, amy, projector
         app.learner(mum, world["learners"]["ben"], "see as family")
     cid = str(uuid.uuid4())
     app.send_family_contribution(mum, lid, contribution_id=cid, words="Walked to the shop", happened_on=TODAY)
+    projector.catch_up()
+    for who, count in (("tutor", 1), ("send_lead", 1), ("support", 0), ("riverside_lead", 0), ("auditor", 0)):
+        actor = world["actors"][who]
+        assert family_reads.waiting_count(projector.reader(), actor) == len(
+            family_reads.waiting(projector.reader(), actor)) == count, who
     app.accept_family_contribution(system, lid, contribution_id=cid, ratings={amy["target"]: "developing"})
     projector.catch_up()
     conn = projector.reader()

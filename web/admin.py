@@ -255,25 +255,26 @@ def _reason_action(name: str, user_id: str, command):
     return found, done, None
 
 
+def _reason_then_back(name: str, user_id: str, command):
+    """``_reason_action``, then back to the user's page saying what was done."""
+    found, _, page = _reason_action(name, user_id, command)
+    if page:
+        return page
+    flash(ACTIONS[name]["done"].format(name=_name(found)))
+    return redirect(url_for("admin.user", user_id=found["id"]), 303)
+
+
 @admin.route("/admin/users/<user_id>/deactivate", methods=["GET", "POST"])
 @admin_page(confirm_first=True)
 def deactivate(user_id: str):
     """Deactivation: the password is asked again first (web/sessions.py)."""
-    found, done, page = _reason_action("deactivate", user_id, services().app.deactivate_user)
-    if page:
-        return page
-    flash(ACTIONS["deactivate"]["done"].format(name=_name(found)))
-    return redirect(url_for("admin.user", user_id=found["id"]), 303)
+    return _reason_then_back("deactivate", user_id, services().app.deactivate_user)
 
 
 @admin.route("/admin/users/<user_id>/reactivate", methods=["GET", "POST"])
 @admin_page
 def reactivate(user_id: str):
-    found, done, page = _reason_action("reactivate", user_id, services().app.reactivate_user)
-    if page:
-        return page
-    flash(ACTIONS["reactivate"]["done"].format(name=_name(found)))
-    return redirect(url_for("admin.user", user_id=found["id"]), 303)
+    return _reason_then_back("reactivate", user_id, services().app.reactivate_user)
 
 
 @admin.route("/admin/users/<user_id>/password-link", methods=["GET", "POST"])

@@ -286,6 +286,17 @@ def login_required(view):
     return wrapped
 
 
+def limited_wait() -> int:
+    """Seconds until the address limit that just refused a request lets it in
+    again (a minute when its storage cannot say)."""
+    limit = signin().limiter.current_limit
+    try:
+        wait = math.ceil(limit.window.reset_time - time.time()) if limit else 60
+    except Exception:  # storage unreachable
+        wait = 60
+    return max(1, wait)
+
+
 def too_many_message(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
     return f"Too many attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
@@ -300,12 +311,7 @@ def _refused(email: str, status: int, message: str, retry_after: int):
 @auth.errorhandler(RateLimitExceeded)
 def _rate_limited(e: RateLimitExceeded):
     """Too many POSTs from this address (Flask-Limiter refused before the view)."""
-    limit = signin().limiter.current_limit
-    try:
-        wait = math.ceil(limit.window.reset_time - time.time()) if limit else 60
-    except Exception:  # storage unreachable
-        wait = 60
-    wait = max(1, wait)
+    wait = limited_wait()
     if request.endpoint == "auth.confirm":
         return _confirm_page({"password": [too_many_message(wait)]}, 429, {"Retry-After": str(wait)})
     try:

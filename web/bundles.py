@@ -34,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, Response, g, has_request_context, render_template, url_for
 
 from rarpa.read import annual_review, bundles as parts, queries
+from rarpa.read import photos as photo_reads  # photos leave with a transfer pack only while consent is given
 from rarpa.service import access
 from web.auth import login_required, recent_sign_in_required
 from web.common import learner_opened, services
@@ -81,11 +82,6 @@ def _inline(photos: dict[str, tuple[bytes, bytes]]) -> dict[str, str]:
     return {pid: "data:image/jpeg;base64," + base64.b64encode(thumb).decode() for pid, (_, thumb) in photos.items()}
 
 
-def _photographs_given(record: dict) -> bool:
-    """Photos leave with the transfer pack only while consent to photographs is recorded as given."""
-    return any(c["consent"] == "photographs" and c["given"] for c in record["consents"])
-
-
 def _made_by(conn, actor) -> tuple[str, str]:
     return actor.user_id, parts.person(actor.user_id, queries.user_names(conn))
 
@@ -98,7 +94,7 @@ def transfer_pack(svc, actor, learner_id: str) -> parts.Bundle:
         made_at = datetime.now(timezone.utc)
         end = made_at.date()
         record = parts.transfer_record(app, conn, actor, learner_id)
-        photos = app.photo_files(actor, learner_id) if _photographs_given(record) else {}
+        photos = app.photo_files(actor, learner_id) if photo_reads.may_photograph(conn, record["learner"]["id"]) else {}
         record["photos_in_pack"] = parts.with_photos(record["recent_evidence"], conn, record["learner"]["id"],
                                                      queries.user_names(conn), photos)
         return {

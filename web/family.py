@@ -126,29 +126,31 @@ def decide(learner_id, contribution_id):
     values, errors, status = {}, {}, 200
     if request.method == "POST":
         values = {"targets": request.form.getlist("targets"), **form_fields("targets", keep_empty=True)}
-        if values.get("decision") == "decline":
-            done = submit(ContributionDeclineIn, {"reason": values.get("reason", "").strip()} if values.get(
-                "reason", "").strip() else {}, lambda data: services().app.decline_family_contribution(
-                g.actor, lid, contribution_id=contribution_id, **data))
-            form = DECLINE
-        else:
-            ratings, missing = _ratings(values)
-            if missing:
-                done = None
-                errors = missing
-            else:
-                done = submit(None, {}, lambda _: services().app.accept_family_contribution(
-                    g.actor, lid, contribution_id=contribution_id, ratings=ratings, note=values.get("note", "")))
-            form = ACCEPT
-        if done is not None and not done.errors:
+        errors, status = _decision(lid, contribution_id, values)
+        if not errors:
             return redirect(url_for("family.queue", done=values.get("decision") or "accept"))
-        if done is not None:
-            errors = form.plain(done.errors)
-        status = done.status if done is not None else 422
     targets = [t for t in queries.progress(conn, lid)["targets"] if t["status"] == "open"]
     return render_template("contribution.html", lid=lid, name=queries.learner_name(conn, lid), c=sent,
                            targets=targets, values=values, errors=errors, accept_form=ACCEPT, decline_form=DECLINE,
                            ratings=[(r, WORDS["ratings"][r]) for r in RATINGS]), status
+
+
+def _decision(lid: str, contribution_id: str, values: dict) -> tuple[dict[str, list[str]], int]:
+    """Accept or decline, as posted: no messages once done; otherwise the
+    messages by field and the status to answer with."""
+    app = services().app
+    if values.get("decision") == "decline":
+        reason = values.get("reason", "").strip()
+        done = submit(ContributionDeclineIn, {"reason": reason} if reason else {},
+                      lambda data: app.decline_family_contribution(g.actor, lid, contribution_id=contribution_id,
+                                                                   **data))
+        return DECLINE.plain(done.errors), done.status
+    ratings, missing = _ratings(values)
+    if missing:
+        return missing, 422
+    done = submit(None, {}, lambda _: app.accept_family_contribution(
+        g.actor, lid, contribution_id=contribution_id, ratings=ratings, note=values.get("note", "")))
+    return ACCEPT.plain(done.errors), done.status
 
 
 def _ratings(values: dict) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -26,8 +26,6 @@ lock with it: the next page is the sign-in page.
 
 from __future__ import annotations
 
-import math
-import time
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter import RateLimitExceeded
@@ -35,7 +33,7 @@ from flask_limiter import RateLimitExceeded
 from rarpa.read import queries
 from rarpa.service import access
 from web import easy_read, sessions
-from web.auth import BUSY_SECONDS, account_of, current_actor, login_required, signin, too_many_message
+from web.auth import BUSY_SECONDS, account_of, current_actor, limited_wait, login_required, signin, too_many_message
 from web.common import client_address, learner_in_sight, services
 from web.forms import Field, Form
 
@@ -149,12 +147,7 @@ def _unlock_page(lid: str, errors: dict | None = None, status: int = 200, header
 
 @learner_mode.errorhandler(RateLimitExceeded)
 def _rate_limited(e: RateLimitExceeded):
-    limit = signin().limiter.current_limit
-    try:
-        wait = math.ceil(limit.window.reset_time - time.time()) if limit else 60
-    except Exception:  # storage unreachable
-        wait = 60
-    wait = max(1, wait)
+    wait = limited_wait()
     lid = locked_to()
     if lid is None:
         return redirect(url_for("pages.today"), 303)

@@ -36,9 +36,10 @@ def today():
         return redirect(url_for("family.home"))
     now = datetime.now(timezone.utc).date()
     week_start = (now - timedelta(days=now.weekday())).isoformat()
-    cards = queries.today_cards(services().fresh(), g.actor, now.isoformat(), week_start)
+    conn = services().fresh()
+    cards = queries.today_cards(conn, g.actor, now.isoformat(), week_start)
     return render_template("today.html", cards=cards, today=now, sees=scope(g.actor)[0],
-                           from_home=family_reads.waiting_count(services().fresh(), g.actor),
+                           from_home=family_reads.waiting_count(conn, g.actor),
                            may_see_cohort=cohort.may_see_cohort(g.actor))
 
 

@@ -21,7 +21,7 @@ import uuid
 
 from events.vocabulary import FAMILY_ROLE
 from rarpa.record import RuleBroken
-from rarpa.record.rules import NAMESPACE
+from rarpa.record.rules import NAMESPACE, need_text
 from rarpa.record.rules import user_id
 from rarpa.record.staff import User
 from rarpa.service import access, images
@@ -47,8 +47,9 @@ class FamilyService:
         email = (email or "").strip().lower()
         if "@" not in email or len(email) > 254:
             raise RuleBroken("email", "Enter their email address, like name@example.com")
-        uid = str(user_id(email))
-        new_account = not self.exists(uuid.UUID(uid))
+        account_id = user_id(email)
+        uid = str(account_id)
+        new_account = not self.exists(account_id)
         if not new_account and self.user(email).role != FAMILY_ROLE:
             raise RuleBroken("email", "This email belongs to a member of staff: a family member needs their own", 409)
 
@@ -62,9 +63,8 @@ class FamilyService:
             return [User.invite(stamp=stamp, email=email, display_name=display_name, role=FAMILY_ROLE,
                                 provider=None, reason=reason)]
 
-        if new_account:  # the name is checked before anything is written
-            User.invite(stamp=actor.stamp(""), email=email, display_name=display_name, role=FAMILY_ROLE,
-                        provider=None, reason=reason or "-")
+        if new_account:  # the name is checked before anything is written, as User.invite checks it
+            need_text(display_name, "display_name", "The name")
         written = self._change(actor, learner_id, access.SHARE, invite, companions=account)
         result = {"user_id": uid, "token": None, "expires_at": None, "new_account": new_account}
         if new_account and written.created:
