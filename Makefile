@@ -6,7 +6,7 @@ RARPA := $(VENV)/bin/rarpa
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-deps chromium demo serve bench rebuild verify clean
+.PHONY: run test test-sqlite test-postgres install system-deps chromium postgres demo serve bench rebuild verify clean
 
 # The virtual environment is (re)made when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -35,12 +35,26 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
+# The tests run every record on PostgreSQL too, on a throwaway local server
+# started from Debian's binaries (tests/conftest.py); nothing else is needed.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's PostgreSQL server for the tests (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 run: install  ## set up, load the demo, serve on http://127.0.0.1:8000
 	$(RARPA) demo
 	$(RARPA) serve --host $(HOST) --port $(PORT)
 
-test: install chromium  ## install what tests need and run them all
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: install chromium postgres  ## install what tests need and run them all, on SQLite then on PostgreSQL
+	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
+	$(PY) -m pytest --store=postgres $(PYTEST_ARGS)
+
+test-sqlite: install chromium
+	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
+
+test-postgres: install chromium postgres
+	$(PY) -m pytest --store=postgres $(PYTEST_ARGS)
 
 demo: install
 	$(RARPA) demo

@@ -10,9 +10,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    db: str  # event store: a file path (or, later, a postgresql:// URL)
-    views: str  # read-model SQLite file, rebuildable from the events
-    vault: str  # per-stream keys, API token hashes, auditor access log
+    db: str  # event store: a SQLite file path, or a postgresql:// URL
+    views: str  # read-model SQLite file, rebuildable from the events (one per node on PostgreSQL)
+    vault: str  # per-stream keys, API token hashes, auditor access log (the same database on PostgreSQL)
     group_commit: bool = True
     # argon2 cost: "default" (argon2-cffi's RFC 9106 low-memory profile) in real
     # use; "cheapest" only to keep the test suite fast.
@@ -38,14 +38,21 @@ class Settings:
         env = dict(os.environ if env is None else env)
         db = env.get("RARPA_DB") or "./var/rarpa.sqlite3"
         if db.startswith(("postgres://", "postgresql://")):
-            raise SystemExit(
-                "RARPA_DB: PostgreSQL is not wired up yet in this version; use a file path."
-            )
-        stem = db[: -len(".sqlite3")] if db.endswith(".sqlite3") else db
+            # Every node shares the events, the vault and the photos in the
+            # database; each keeps its own read model in a local file.
+            views = env.get("RARPA_VIEWS") or "./var/rarpa-views.sqlite3"
+            vault = env.get("RARPA_VAULT") or db
+            if not vault.startswith(("postgres://", "postgresql://")):
+                raise SystemExit("RARPA_VAULT: with RARPA_DB on PostgreSQL the vault is kept there too; "
+                                 "leave RARPA_VAULT unset")
+        else:
+            stem = db[: -len(".sqlite3")] if db.endswith(".sqlite3") else db
+            views = env.get("RARPA_VIEWS") or f"{stem}-views.sqlite3"
+            vault = env.get("RARPA_VAULT") or f"{stem}-vault.sqlite3"
         return cls(
             db=db,
-            views=env.get("RARPA_VIEWS") or f"{stem}-views.sqlite3",
-            vault=env.get("RARPA_VAULT") or f"{stem}-vault.sqlite3",
+            views=views,
+            vault=vault,
             group_commit=env.get("RARPA_GROUP_COMMIT", "1") not in ("0", "false", "no"),
             password_profile=env.get("RARPA_PASSWORD_PROFILE", "default"),
             ratelimit_storage=env.get("RARPA_RATELIMIT_STORAGE") or "memory://",
@@ -62,9 +69,14 @@ class Settings:
             session_idle_minutes=_number(env, "RARPA_SESSION_IDLE_MINUTES", cls.session_idle_minutes, minimum=1),
         )
 
+    @property
+    def on_postgres(self) -> bool:
+        return self.db.startswith(("postgres://", "postgresql://"))
+
     def ensure_dirs(self) -> None:
         for path in (self.db, self.views, self.vault):
-            Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+            if not path.startswith(("postgres://", "postgresql://")):
+                Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
 def _limit(env: dict[str, str], name: str, default: str) -> str:

@@ -3,6 +3,9 @@ real SQLite files, the real vault and the real read model."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -16,10 +19,57 @@ from rarpa.read.projections import Projector
 PASSWORD = "correct horse battery"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--store", choices=("sqlite", "postgres"), default=os.environ.get("RARPA_TEST_STORE", "sqlite"),
+                     help="the event store every test's record is kept in (default sqlite; "
+                          "postgres starts a throwaway local server)")
+
+
+def pytest_report_header(config):
+    return f"rarpa store: {config.getoption('--store')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each run keeps the tests about its own store: a test marked
+    ``sqlite_file`` examines the SQLite files themselves (bytes left in free
+    space, a file copied back, a backup of files) and has its PostgreSQL
+    counterpart in tests/test_postgres*.py, marked ``postgres_only``."""
+    store = config.getoption("--store")
+    unwanted = "postgres_only" if store == "sqlite" else "sqlite_file"
+    kept = [item for item in items if unwanted not in item.keywords]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if unwanted in item.keywords])
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole run (Debian's binaries, fsync
+    off: nothing in it outlives the run)."""
+    from rarpa.store import pg_local
+
+    folder = tempfile.mkdtemp(prefix="rarpa-test-pg-")  # in /tmp: the server's own user must reach it
+    server = pg_local.start(folder, durable=False)
+    yield server
+    server.stop("immediate")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def settings(tmp_path):
+def store_url(request, tmp_path):
+    """Where this test's events are kept: a SQLite file in its folder, or a
+    new schema of its own on the run's PostgreSQL server (--store=postgres)."""
+    if request.config.getoption("--store") == "postgres":
+        server = request.getfixturevalue("postgres")
+        return server.schema_url(f"t_{uuid.uuid4().hex[:16]}")
+    return str(tmp_path / "rarpa.sqlite3")
+
+
+@pytest.fixture
+def settings(tmp_path, store_url):
     # The cheapest argon2 profile: real hashing, at a cost that keeps the suite quick.
-    return Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
+    return Settings.from_env({"RARPA_DB": store_url, "RARPA_VIEWS": str(tmp_path / "rarpa-views.sqlite3"),
+                              "RARPA_PASSWORD_PROFILE": "cheapest"})
 
 
 @pytest.fixture

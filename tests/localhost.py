@@ -91,25 +91,29 @@ def serving(env: dict, cwd: Path, log: Path) -> Iterator[Served]:
         stop_server(served.proc)
 
 
-def store_env(folder: Path) -> dict[str, str]:
-    """The environment of a `rarpa` process on a store in ``folder`` (and nothing
-    of the caller's own RARPA_ settings)."""
+def store_env(folder: Path, db: str | None = None, views: str | None = None) -> dict[str, str]:
+    """The environment of a `rarpa` process on a store in ``folder``, or on the
+    PostgreSQL database ``db`` with its read model in ``folder/views`` (and
+    nothing of the caller's own RARPA_ settings)."""
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env["RARPA_DB"] = str(folder / "rarpa.sqlite3")
+    env["RARPA_DB"] = db or str(folder / "rarpa.sqlite3")
+    if db:
+        env["RARPA_VIEWS"] = str(folder / (views or "rarpa-views.sqlite3"))
     env["RARPA_PASSWORD_PROFILE"] = "cheapest"
     return env
 
 
-def three_learners_on_a_caseload(folder: Path, password: str) -> dict[str, str]:
-    """A store in ``folder``: three learners with a target each, all on one
-    tutor's caseload (tutor@example.org). Returns each learner's target."""
+def three_learners_on_a_caseload(folder: Path, password: str, db: str | None = None) -> dict[str, str]:
+    """A store in ``folder`` (or the PostgreSQL database ``db``): three learners
+    with a target each, all on one tutor's caseload (tutor@example.org).
+    Returns each learner's target."""
     from rarpa.config import Settings
     from rarpa.service.access import system_actor
     from rarpa.service.application import RecordApplication
 
-    app = RecordApplication(Settings.from_env(store_env(folder)))
+    app = RecordApplication(Settings.from_env(store_env(folder, db)))
     system = system_actor("test")
     try:
         app.register_provider(system, "northfield", "Northfield College")

@@ -449,12 +449,23 @@ def test_rebuild_gives_the_same_read_model(own_demo):
 
 
 # --- other environment ---------------------------------------------------------------------
-def test_postgresql_url_is_refused_readably(tmp_path):
-    env = Store(tmp_path).env(RARPA_DB="postgresql://localhost/rarpa")
+def test_an_unreachable_postgresql_is_said_in_one_readable_line(tmp_path):
+    from tests.localhost import free_port
+
+    port = free_port()  # nothing listens there
+    env = Store(tmp_path).env(RARPA_DB=f"postgresql://postgres@127.0.0.1:{port}/rarpa")
     result = run_cli(["verify"], env, cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "PostgreSQL" in result.stderr
+    assert f"RARPA_DB: cannot reach PostgreSQL at 127.0.0.1:{port}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_vault_file_beside_postgresql_is_refused_readably(tmp_path):
+    env = Store(tmp_path).env(RARPA_DB="postgresql://postgres@127.0.0.1:1/rarpa", RARPA_VAULT=str(tmp_path / "v.db"))
+    result = run_cli(["verify"], env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "RARPA_VAULT" in result.stderr and "Traceback" not in result.stderr
 
 
 # --- serve -----------------------------------------------------------------------------------

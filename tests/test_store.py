@@ -1,7 +1,6 @@
 """The store: per-stream encryption, the hash chain, erasure and group commit,
-on the real SQLite files."""
+on the real store the run uses (SQLite files, or PostgreSQL with --store)."""
 
-import sqlite3
 import threading
 import uuid
 
@@ -11,10 +10,7 @@ from rarpa.service.access import Actor
 from rarpa.service.application import Erased
 from rarpa.store.verify import verify
 from tests.conftest import observation
-
-
-def raw(app):
-    return sqlite3.connect(app.settings.db)
+from tests.rawstore import raw
 
 
 def test_personal_events_are_sealed_and_clear_ones_are_not(app, world):
@@ -72,10 +68,11 @@ def test_a_tampered_snapshot_is_caught(app, world, system):
     conn.commit()
     report = verify(app)
     assert any("snapshot at 100: it fails its integrity check" in p for p in report.problems)
-    # Rewriting it as text (a trick to trip a reader) is caught too, not skipped.
-    conn.execute("UPDATE stored_snapshots SET state = CAST(state AS TEXT)")
-    conn.commit()
-    assert any("snapshot" in p for p in verify(app).problems)
+    if not app.settings.on_postgres:  # (a bytea column cannot hold text)
+        # Rewriting it as text (a trick to trip a reader) is caught too, not skipped.
+        conn.execute("UPDATE stored_snapshots SET state = CAST(state AS TEXT)")
+        conn.commit()
+        assert any("snapshot" in p for p in verify(app).problems)
 
 
 def test_erasure_shreds_content_but_keeps_a_verifiable_countable_history(app, projector, world, system):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rarpa.service.application import RecordApplication, Written
 from rarpa.config import Settings
+from rarpa.read.follow import Follower
 from rarpa.read.projections import Projector
 
 
@@ -14,6 +15,10 @@ class Services:
         self.app = RecordApplication(self.settings)
         self.projector = Projector(self.settings.views, self.app)
         self.projector.catch_up()
+        # On PostgreSQL other nodes write too: follow their commits.
+        self.follower = None
+        if self.settings.on_postgres:
+            self.follower = Follower(self.projector, self.settings.db, self.app.recorder.channel_name).start()
 
     def fresh(self):
         """A read connection on a read model that has every committed event
@@ -33,5 +38,7 @@ class Services:
         return self.projector.reader()
 
     def close(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
         self.projector.close()
         self.app.close()

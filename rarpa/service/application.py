@@ -30,7 +30,10 @@ from rarpa.service.people import PeopleService, password_hasher
 from rarpa.service.photos import PhotoService
 from rarpa.service.written import Erased, Written
 from rarpa.store.cipher import PerStreamCipherMapper, StreamErased
-from rarpa.store.sqlite import ChainedSQLiteRecorder, SignedHead
+from rarpa.store.group import SignedHead
+from rarpa.store.postgres import ChainedPostgresRecorder, check_reachable
+from rarpa.store.postgres import environment as postgres_environment
+from rarpa.store.sqlite import ChainedSQLiteRecorder
 from rarpa.store.vault import Vault
 
 __all__ = ["Erased", "RecordApplication", "Written"]
@@ -49,17 +52,21 @@ class RecordApplication(PeopleService, FamilyService, PhotoService, LearnerServi
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.from_env()
         self.settings.ensure_dirs()
+        if self.settings.on_postgres:
+            check_reachable(self.settings.db)
         self.vault = Vault(self.settings.vault)
         self.hasher = password_hasher(self.settings.password_profile)
-        super().__init__(
-            env={
+        if self.settings.on_postgres:
+            env = postgres_environment(self.settings.db)
+        else:
+            env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": self.settings.db,
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "rarpa.store.sqlite:ChainedSQLiteRecorder",
             }
-        )
-        assert isinstance(self.recorder, ChainedSQLiteRecorder)
+        super().__init__(env=env)
+        assert isinstance(self.recorder, (ChainedSQLiteRecorder, ChainedPostgresRecorder))
         self.recorder.group_commit = self.settings.group_commit
         self.recorder.attach_signer(self.vault.signing_key(), on_signed=self._remember_head)
         # Our own cache rather than the library's, which brings a cached

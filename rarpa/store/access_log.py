@@ -21,6 +21,8 @@ import threading
 from datetime import datetime, timezone
 from typing import Iterator
 
+import psycopg
+
 GENESIS = b"\x00" * 32
 COLUMNS = ("id", "at", "user_id", "role", "action", "learner_id", "address", "detail")
 
@@ -80,7 +82,7 @@ class AccessLog:
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
-            except sqlite3.Error as e:
+            except (sqlite3.Error, psycopg.Error) as e:
                 raise AccessLogUnavailable(f"the access log could not be written ({e})") from e
         return row[0]
 

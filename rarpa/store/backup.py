@@ -177,11 +177,18 @@ def _empty_folder(folder: Path) -> None:
         raise BackupError(f"{folder} is not empty: back up into a new or empty folder", 2)
 
 
+def _not_on_postgres(settings: Settings, what: str) -> None:
+    if settings.on_postgres:
+        raise BackupError(f"`rarpa {what}` copies SQLite files; on PostgreSQL the events, the vault and the "
+                          "photos are one database: use pg_dump / pg_restore (README, PostgreSQL)")
+
+
 def backup(settings: Settings, folder: Path, *, echo: Callable[[str], None] = print,
            after_copy: Callable[[Part], None] | None = None) -> dict:
     """Copy the three files into ``folder`` (created; it must be empty) and
     write manifest.json; returns the manifest. ``after_copy`` is called after
     each file is copied (for tests: to write or erase between copies)."""
+    _not_on_postgres(settings, "backup")
     folder = Path(folder)
     _empty_folder(folder)
     for part in PARTS:
@@ -344,6 +351,7 @@ def restore(folder: Path, settings: Settings, *, echo: Callable[[str], None] = p
     of them exists yet and that every file matches the manifest (nothing is
     written otherwise). Returns the manifest. The caller then opens the store,
     catches the read model up and runs verify."""
+    _not_on_postgres(settings, "restore")
     folder = Path(folder)
     _refuse_existing(settings)
     manifest = read_manifest(folder)

@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from rarpa.store import scrub
 from rarpa.store.cipher import StreamErased
+from rarpa.store.pgconn import PgConnection
+from rarpa.store.postgres import is_postgres
 from rarpa.store.vault import Vault
 
 KINDS = ("photo", "thumb")
@@ -54,12 +56,16 @@ class PhotoStore:
         self.path = path
         self.vault = vault
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # Kept before the event that names it, and as durably.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        # A removed photo's sealed bytes are overwritten, not just unlinked.
-        scrub.secure(self._conn)
+        self.on_postgres = is_postgres(path)
+        if self.on_postgres:  # beside the events, in the same database
+            self._conn = PgConnection(path)
+        else:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # Kept before the event that names it, and as durably.
+            self._conn.execute("PRAGMA synchronous=FULL")
+            # A removed photo's sealed bytes are overwritten, not just unlinked.
+            scrub.secure(self._conn)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS photo_files ("
             "photo_id TEXT PRIMARY KEY, learner_id TEXT NOT NULL, photo BLOB NOT NULL, thumb BLOB NOT NULL, "
@@ -128,7 +134,9 @@ class PhotoStore:
             else:
                 cur = self._conn.execute("DELETE FROM photo_files WHERE learner_id=? AND photo_id=?",
                                          [str(learner_id), photo_id])
-            if cur.rowcount and not scrub.truncate_wal(self._conn, wait_seconds=5.0):
+            if cur.rowcount and self.on_postgres:
+                self._conn.vacuum_full("photo_files")
+            elif cur.rowcount and not scrub.truncate_wal(self._conn, wait_seconds=5.0):
                 log.warning("deleted %d photo(s) of %s; the event store's WAL was busy and keeps their sealed "
                             "copies until its next checkpoint", cur.rowcount, learner_id)
             return cur.rowcount

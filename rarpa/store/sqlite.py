@@ -7,16 +7,14 @@ walks over the stored chains that `rarpa verify` makes."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from rarpa.store.group import GroupCommit, SignedHead
 
 GENESIS = bytes(32)
 
@@ -56,24 +54,7 @@ def _sql_log_link(prev_log, chain_hash):
     return log_link(bytes(prev_log) if prev_log is not None else GENESIS, bytes(chain_hash))
 
 
-@dataclass(frozen=True)
-class SignedHead:
-    position: int
-    log_hash: bytes
-    signature: bytes
-
-
-class _Pending:
-    __slots__ = ("events", "ids", "error", "done")
-
-    def __init__(self, events: Sequence[StoredEvent]):
-        self.events = events
-        self.ids: Sequence[int] | None = None
-        self.error: BaseException | None = None
-        self.done = False
-
-
-class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+class ChainedSQLiteRecorder(GroupCommit, SQLiteApplicationRecorder):
     """Stored events with two hashes: ``chain_hash`` links each event to the
     one before it in its stream, ``log_hash`` links it to the one recorded
     before it in the whole store. Both are computed inside the INSERT itself
@@ -97,11 +78,8 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             f"SELECT ?1, ?2, ?3, ?4, link, "
             f"rarpa_log((SELECT log_hash FROM {t} ORDER BY rowid DESC LIMIT 1), link) FROM new"
         )
-        self._cv = threading.Condition()
-        self._queue: list[_Pending] = []
-        self._leading = False
+        self._start_group()
         self.signing_key: Ed25519PrivateKey | None = None  # set by attach_signer
-        self.on_signed: Any = None  # called with each SignedHead after its commit
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -216,100 +194,25 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         )
         return head
 
-    def _announce(self, head: SignedHead | None) -> None:
-        if head is not None and self.on_signed is not None:
-            self.on_signed(head)
-
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any):
         # Any other path into the library's transaction signs its head too.
         ids = self._insert_rows(c, stored_events)
         self._sign_head(c)
         return ids
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any):
-        if not self.group_commit or kwargs.get("tracking") is not None:
-            with self.datastore.transaction(commit=True) as c:
-                ids = self._insert_rows(c, stored_events)
-                head = self._sign_head(c)
-            self._announce(head)
-            return ids
-        # Leader/follower group commit: whoever finds no commit under way takes
-        # everything queued and writes it in one transaction (one fsync); the
-        # others wait for their result.
-        me = _Pending(stored_events)
-        with self._cv:
-            self._queue.append(me)
-            while self._leading and not me.done:
-                self._cv.wait()
-            if not me.done:
-                self._leading = True
-                batch, self._queue = self._queue, []
-            else:
-                batch = []
-        if batch:
-            try:
-                self._commit_batch(batch)
-            finally:
-                with self._cv:
-                    self._leading = False
-                    self._cv.notify_all()
-        if me.error is not None:
-            raise me.error
-        return me.ids
-
-    def _commit_batch(self, batch: list[_Pending]) -> None:
-        try:
-            with self.datastore.transaction(commit=True) as c:
-                results = [self._insert_rows(c, p.events) for p in batch]
-                head = self._sign_head(c)
-        except IntegrityError:
-            if len(batch) == 1:
-                batch[0].error = IntegrityError("conflict")
-                batch[0].done = True
-                return
-            # One writer clashed: commit each alone so only the clash fails.
-            for p in batch:
-                try:
-                    with self.datastore.transaction(commit=True) as c:
-                        p.ids = self._insert_rows(c, p.events)
-                        head = self._sign_head(c)
-                    self._announce(head)
-                except Exception as e:
-                    p.error = e
-                p.done = True
-            return
-        except BaseException as e:
-            for p in batch:
-                p.error, p.done = e, True
-            return
-        self._announce(head)
-        for p, ids in zip(batch, results):
-            p.ids, p.done = ids, True
+    def _write_batch(self, lists):
+        with self.datastore.transaction(commit=True) as c:
+            results = [self._insert_rows(c, events) for events in lists]
+            head = self._sign_head(c)
+        return results, head
 
 
-@contextmanager
-def snapshot_of(db_path: str) -> Iterator[sqlite3.Connection]:
-    """A read-only connection holding one read transaction: every query sees
-    the store as it was at one instant, even while the app goes on writing."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        conn.execute("BEGIN")
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # start the snapshot now
-        yield conn
-    finally:
-        conn.close()
-
-
-def walk_chains(conn: sqlite3.Connection):
+def walk_chains(rows):
     """Yield every stored event in stream order with its recomputed link:
-    (originator_id, version, rowid, ok, reason)."""
-    rows = conn.execute(
-        "SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB), "
-        "CAST(chain_hash AS BLOB) "
-        "FROM stored_events ORDER BY originator_id, originator_version"
-    )
+    (originator_id, version, position, ok, reason). ``rows`` are
+    rarpa.store.stored's events(order="stream")."""
     current, prev, expected_version = None, GENESIS, 1
-    for rowid, oid, version, topic, state, stored_hash in rows:
+    for rowid, oid, version, topic, state, stored_hash, _ in rows:
         if oid != current:
             current, prev, expected_version = oid, GENESIS, 1
         if version != expected_version:
@@ -325,15 +228,12 @@ def walk_chains(conn: sqlite3.Connection):
         prev, expected_version = bytes(stored_hash) if stored_hash else computed, version + 1
 
 
-def walk_log(conn: sqlite3.Connection):
-    """Yield (rowid, originator_id, version, ok) for every event in recorded
-    order, checking each one's link in the store-wide chain."""
-    rows = conn.execute(
-        "SELECT rowid, originator_id, originator_version, CAST(chain_hash AS BLOB), CAST(log_hash AS BLOB) "
-        "FROM stored_events ORDER BY rowid"
-    )
+def walk_log(rows):
+    """Yield (position, originator_id, version, ok, log link) for every event in
+    recorded order (rows: events(order="recorded")), checking each one's link
+    in the store-wide chain."""
     prev = GENESIS
-    for rowid, oid, version, chain_hash, stored_log in rows:
+    for rowid, oid, version, _, _, chain_hash, stored_log in rows:
         ok = stored_log is not None and chain_hash is not None and bytes(stored_log) == log_link(prev, bytes(chain_hash))
         yield rowid, oid, version, ok, (bytes(stored_log) if stored_log is not None else None)
         # Go on from the stored link, so one removal is named once.

@@ -20,12 +20,19 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rarpa.store import scrub
 from rarpa.store.access_log import AccessLog
+from rarpa.store.pgconn import PgConnection
+from rarpa.store.postgres import is_postgres
+
+# On PostgreSQL a key destroyed on another node is noticed within this many
+# seconds (on SQLite, at once: the file's data_version tells).
+KEY_RECHECK = 0.5
 
 
 def _now() -> str:
@@ -42,14 +49,21 @@ class Vault:
         self.path = path
         self._lock = threading.Lock()
         self._keys: dict[str, bytes] = {}
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        scrub.secure(self._conn)
-        scrub.mark_new_file(self._conn)
-        # Keys are cached in memory; another process (say `rarpa erase`) may
-        # destroy one, and data_version tells us the file changed under us.
-        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        self.on_postgres = is_postgres(path)
+        if self.on_postgres:
+            # Shared by every node: keys, tokens and the access log in the same
+            # database as the events.
+            self._conn = PgConnection(path)
+            self._checked_at = 0.0
+        else:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            scrub.secure(self._conn)
+            scrub.mark_new_file(self._conn)
+            # Keys are cached in memory; another process (say `rarpa erase`) may
+            # destroy one, and data_version tells us the file changed under us.
+            self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         self._conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS stream_keys (
@@ -103,7 +117,7 @@ class Vault:
         )
         # A vault written before secure_delete, holding destroyed keys, may
         # still have their bytes in free space: rewrite it once.
-        if not scrub.is_clean(self._conn):
+        if not self.on_postgres and not scrub.is_clean(self._conn):
             if self._conn.execute("SELECT 1 FROM stream_keys WHERE key IS NULL LIMIT 1").fetchone():
                 scrub.scrub(self._conn)
             else:
@@ -112,19 +126,29 @@ class Vault:
         self.access = AccessLog(self._conn, self._lock)
         # The signed head is only a hint (the store itself holds the real
         # one, in the same transaction as the events): no fsync for it.
-        self._head_conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._head_conn.execute("PRAGMA synchronous=NORMAL")
+        if self.on_postgres:
+            self._head_conn = PgConnection(path)
+        else:
+            self._head_conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._head_conn.execute("PRAGMA synchronous=NORMAL")
         self._head_lock = threading.Lock()
 
     def _fresh_keys(self) -> None:
         """Forget cached keys when a key was destroyed through another
         connection (another process, say `rarpa erase`). data_version is a
         cheap way to learn that the file changed at all; the epoch, counted up
-        by every destruction, says whether it was a key."""
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._data_version:
-            return
-        self._data_version = version
+        by every destruction, says whether it was a key. On PostgreSQL (several
+        nodes) the epoch itself is read, at most every KEY_RECHECK seconds."""
+        if self.on_postgres:
+            now = time.monotonic()
+            if now - self._checked_at < KEY_RECHECK:
+                return
+            self._checked_at = now
+        else:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return
+            self._data_version = version
         epoch = self._epoch()
         if epoch != self._key_epoch:
             self._key_epoch = epoch
@@ -170,14 +194,16 @@ class Vault:
                     (_now(), reason, stream_id),
                 )
                 self._conn.execute("INSERT INTO key_epoch (id, epoch) VALUES (1, 1) "
-                                   "ON CONFLICT(id) DO UPDATE SET epoch=epoch+1")
+                                   "ON CONFLICT(id) DO UPDATE SET epoch=key_epoch.epoch+1")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._keys.pop(stream_id, None)
             self._key_epoch = self._epoch()
-            if not scrub.scrub(self._conn):
+            if self.on_postgres:
+                self._conn.vacuum_full("stream_keys")
+            elif not scrub.scrub(self._conn):
                 raise RuntimeError("the vault's write-ahead log could not be cleared: another process kept it busy; "
                                    "run the erasure again")
             return cur.rowcount == 1

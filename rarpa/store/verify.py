@@ -43,7 +43,8 @@ from rarpa.store.photos import PHOTO_TOPIC
 IMPORT_TOPIC = "events.learner:LearnerImported"
 CONTRIBUTION_TOPIC = "events.learner:FamilyContributionSent"
 from rarpa.store.cipher import StreamErased
-from rarpa.store.sqlite import head_message, snapshot_of, walk_chains, walk_log
+from rarpa.store.sqlite import head_message, walk_chains, walk_log
+from rarpa.store.stored import stored
 
 
 @dataclass
@@ -67,8 +68,8 @@ class Report:
 def verify(app, *, on_event=None) -> Report:
     report = Report()
     seen = set()
-    with snapshot_of(app.settings.db) as conn:
-        for oid, version, rowid, ok, reason in walk_chains(conn):
+    with stored(app.settings.db) as conn:
+        for oid, version, rowid, ok, reason in walk_chains(conn.events("stream")):
             report.events += 1
             if oid not in seen:
                 seen.add(oid)
@@ -80,7 +81,8 @@ def verify(app, *, on_event=None) -> Report:
         last = _verify_log(conn, report)
         _verify_head(app, conn, report, last)
         _verify_not_behind_vault(app, conn, report)
-    _verify_snapshots(app, report)
+        snapshots = conn.snapshots()
+    _verify_snapshots(app, report, snapshots)
     _verify_access_log(app, report)
     _verify_photos(app, report)
     return report
@@ -91,13 +93,9 @@ def _verify_photos(app, report: Report) -> None:
     from rarpa.service.family import contribution_photo_key
     from rarpa.store.photos import PhotoDamaged
 
-    with snapshot_of(app.settings.db) as conn:
-        learners = {UUID(r[0]) for r in conn.execute("SELECT DISTINCT originator_id FROM stored_events WHERE topic IN "
-                                                      "(?, ?)", [PHOTO_TOPIC, CONTRIBUTION_TOPIC])}
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='photo_files'").fetchone():
-            kept = conn.execute("SELECT photo_id, learner_id FROM photo_files").fetchall()
-        else:
-            kept = []
+    with stored(app.settings.db) as conn:
+        learners = {UUID(oid) for oid in conn.streams_with(PHOTO_TOPIC, CONTRIBUTION_TOPIC)}
+        kept = conn.kept_photos()
     named: set[str] = set()
     actor = system_actor("verify")
     for lid in sorted(learners | {UUID(learner) for _, learner in kept}, key=str):
@@ -139,17 +137,21 @@ def _verify_photos(app, report: Report) -> None:
 def _attached_before_import(app, lid: UUID) -> set[str]:
     """The photos of a learner imported from another installation that were
     taken there (before LearnerImported): they may have come without bytes."""
-    with snapshot_of(app.settings.db) as conn:
-        row = conn.execute("SELECT MAX(originator_version) FROM stored_events WHERE originator_id IN (?, ?) "
-                           "AND topic=?", [lid.hex, str(lid), IMPORT_TOPIC]).fetchone()
-    if not row or row[0] is None:
+    with stored(app.settings.db) as conn:
+        version = conn.last_version_with(lid.hex, str(lid), IMPORT_TOPIC)
+    if version is None:
         return set()
-    return {e.photo_id for e in app.events.get(lid, lte=row[0]) if type(e).__name__ == "PhotoAttached"}
+    return {e.photo_id for e in app.events.get(lid, lte=version) if type(e).__name__ == "PhotoAttached"}
 
 
 def _verify_access_log(app, report: Report) -> None:
-    """The access log's chain, read from the vault's file as stored."""
-    conn = sqlite3.connect(f"file:{app.settings.vault}?mode=ro", uri=True)
+    """The access log's chain, read from the vault as stored."""
+    if app.vault.on_postgres:
+        import psycopg
+
+        conn = psycopg.connect(app.settings.vault)
+    else:
+        conn = sqlite3.connect(f"file:{app.settings.vault}?mode=ro", uri=True)
     try:
         for entry_id, ok, reason in access_log.walk(conn):
             report.access_entries += 1
@@ -162,7 +164,7 @@ def _verify_access_log(app, report: Report) -> None:
 def _verify_log(conn, report: Report) -> tuple[int, str, int, bytes | None] | None:
     """The store-wide chain; returns the last event (rowid, stream, version, link)."""
     last = None
-    for rowid, oid, version, ok, log in walk_log(conn):
+    for rowid, oid, version, ok, log in walk_log(conn.events("recorded")):
         if not ok:
             report.problems.append(
                 f"stream {UUID(oid)} event {version} (row {rowid}): the store-wide chain breaks here: "
@@ -171,16 +173,8 @@ def _verify_log(conn, report: Report) -> tuple[int, str, int, bytes | None] | No
     return last
 
 
-def _stored_head(conn):
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='store_head'").fetchone():
-        return None
-    row = conn.execute("SELECT position, CAST(log_hash AS BLOB), CAST(signature AS BLOB) FROM store_head "
-                       "WHERE id=1").fetchone()
-    return (row[0], bytes(row[1]), bytes(row[2])) if row else None
-
-
 def _verify_head(app, conn, report: Report, last) -> None:
-    head = _stored_head(conn)
+    head = conn.head()
     if last is None:
         if head is not None:
             report.problems.append(f"the store is empty but its signed head names event row {head[0]}: "
@@ -198,20 +192,18 @@ def _verify_head(app, conn, report: Report, last) -> None:
                                "it was changed outside the application (or the vault is not this store's)")
         return
     report.signed_head = position
-    row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
+    at_head = conn.log_hash_at(position)
     last_rowid, oid, version, _ = last
     if last_rowid > position:
-        count = conn.execute("SELECT COUNT(*) FROM stored_events WHERE rowid>?", [position]).fetchone()[0]
-        first = conn.execute("SELECT rowid, originator_id, originator_version FROM stored_events WHERE rowid>? "
-                             "ORDER BY rowid LIMIT 1", [position]).fetchone()
+        count, first = conn.after(position)
         report.problems.append(
             f"{count} event(s) after row {position} are not signed by the application (appended outside it?); "
             f"the first: stream {UUID(first[1])} event {first[2]} (row {first[0]})")
-    elif row is None:
+    elif at_head is None:
         report.problems.append(
             f"the last event(s) recorded, up to row {position}, were removed: the store now ends at row {last_rowid} "
             f"(stream {UUID(oid)} event {version})")
-    elif bytes(row[0]) != log:
+    elif at_head != log:
         report.problems.append(f"the event at row {position} is not the one the application signed: "
                                "the end of the record was replaced")
 
@@ -221,26 +213,13 @@ def _verify_not_behind_vault(app, conn, report: Report) -> None:
     if remembered is None:
         return
     position, log, _ = remembered
-    row = conn.execute("SELECT CAST(log_hash AS BLOB) FROM stored_events WHERE rowid=?", [position]).fetchone()
-    if row is None or bytes(row[0]) != log:
+    if conn.log_hash_at(position) != log:
         report.problems.append(
             f"the event store is behind the vault: the vault saw row {position} signed, and the store no longer "
             "has that event as it was (events removed, or the store put back to an older copy without its vault)")
 
 
-def _verify_snapshots(app, report: Report) -> None:
-    conn = sqlite3.connect(f"file:{app.settings.db}?mode=ro", uri=True)
-    try:
-        if not conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='stored_snapshots'"
-        ).fetchone():
-            return  # no snapshot taken yet
-        # CAST: a state rewritten as TEXT behind our back must still be read as bytes.
-        rows = conn.execute(
-            "SELECT originator_id, originator_version, topic, CAST(state AS BLOB) FROM stored_snapshots"
-        ).fetchall()
-    finally:
-        conn.close()
+def _verify_snapshots(app, report: Report, rows: list[tuple]) -> None:
     for oid, version, topic, state in rows:
         report.snapshots += 1
         stream = UUID(oid)
