@@ -15,6 +15,7 @@ from rarpa.service.access import system_actor
 from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
 from rarpa.read.projections import Projector
+from tests.localhost import PG_SERVER, db_env
 
 PASSWORD = "correct horse battery"
 
@@ -55,21 +56,23 @@ def postgres():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def store_url(request, tmp_path):
-    """Where this test's events are kept: a SQLite file in its folder, or a
-    new schema of its own on the run's PostgreSQL server (--store=postgres)."""
-    if request.config.getoption("--store") == "postgres":
-        server = request.getfixturevalue("postgres")
-        return server.schema_url(f"t_{uuid.uuid4().hex[:16]}")
-    return str(tmp_path / "rarpa.sqlite3")
+@pytest.fixture(scope="session", autouse=True)
+def store_of_the_run(request):
+    """With --store=postgres, every record a test makes (tests.localhost.db_env)
+    goes in a schema of its own on the run's PostgreSQL server."""
+    if request.config.getoption("--store") != "postgres":
+        yield None
+        return
+    server = request.getfixturevalue("postgres")
+    os.environ[PG_SERVER] = server.url()
+    yield server
+    os.environ.pop(PG_SERVER, None)
 
 
 @pytest.fixture
-def settings(tmp_path, store_url):
+def settings(tmp_path):
     # The cheapest argon2 profile: real hashing, at a cost that keeps the suite quick.
-    return Settings.from_env({"RARPA_DB": store_url, "RARPA_VIEWS": str(tmp_path / "rarpa-views.sqlite3"),
-                              "RARPA_PASSWORD_PROFILE": "cheapest"})
+    return Settings.from_env({**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
 
 
 @pytest.fixture

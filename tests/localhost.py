@@ -91,6 +91,26 @@ def serving(env: dict, cwd: Path, log: Path) -> Iterator[Served]:
         stop_server(served.proc)
 
 
+PG_SERVER = "RARPA_TEST_PG"  # set by tests/conftest.py for --store=postgres: the run's server
+
+
+def db_env(db_path: Path | str) -> dict[str, str]:
+    """RARPA_DB and RARPA_VIEWS for a record at ``db_path``: that SQLite file,
+    or, when the run is on PostgreSQL (--store=postgres), a schema of its own
+    named after the path (so every process given the same path meets the same
+    record) with the read model beside the path."""
+    import hashlib
+    import os
+
+    path = Path(db_path)
+    views = path.with_name(path.name.replace(".sqlite3", "") + "-views.sqlite3")
+    server = os.environ.get(PG_SERVER)
+    if not server:
+        return {"RARPA_DB": str(path), "RARPA_VIEWS": str(views)}
+    schema = "f_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:20]
+    return {"RARPA_DB": f"{server}?options=-csearch_path%3D{schema}", "RARPA_VIEWS": str(views)}
+
+
 def store_env(folder: Path, db: str | None = None, views: str | None = None) -> dict[str, str]:
     """The environment of a `rarpa` process on a store in ``folder``, or on the
     PostgreSQL database ``db`` with its read model in ``folder/views`` (and
@@ -98,9 +118,11 @@ def store_env(folder: Path, db: str | None = None, views: str | None = None) -> 
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env["RARPA_DB"] = db or str(folder / "rarpa.sqlite3")
     if db:
+        env["RARPA_DB"] = db
         env["RARPA_VIEWS"] = str(folder / (views or "rarpa-views.sqlite3"))
+    else:
+        env.update(db_env(folder / "rarpa.sqlite3"))
     env["RARPA_PASSWORD_PROFILE"] = "cheapest"
     return env
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
+from contextlib import contextmanager
 
 NAMES = {"stored_events": "rarpa_events", "stored_snapshots": "rarpa_snapshots", "store_head": "signed_head",
          "rowid": "notification_id"}
@@ -41,10 +42,10 @@ class _Rows:
 
 
 class PgRaw:
-    def __init__(self, url: str):
+    def __init__(self, url: str, autocommit: bool = False):
         import psycopg
 
-        self.conn = psycopg.connect(url)
+        self.conn = psycopg.connect(url, autocommit=autocommit)
 
     def execute(self, sql: str, params=()):
         match = re.match(r"\s*PRAGMA\s+table_info\((\w+)\)", sql, re.I)
@@ -58,19 +59,50 @@ class PgRaw:
     def commit(self) -> None:
         self.conn.commit()
 
+    def __enter__(self):  # as sqlite3's: commit (or roll back) at the end of the block, stay open
+        return self
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            self.conn.commit()
+        else:
+            self.conn.rollback()
+
     def close(self) -> None:
         self.conn.close()
 
 
-def raw(app):
-    """A connection to the app's event store, outside the application."""
-    if app.settings.on_postgres:
-        return PgRaw(app.settings.db)
-    return sqlite3.connect(app.settings.db)
-
-
-def raw_vault(settings):
-    """A connection to the vault, outside the application."""
+def raw(app_or_settings):
+    """A connection to the event store (an app's, or the one settings name), outside the application."""
+    settings = getattr(app_or_settings, "settings", app_or_settings)
     if settings.on_postgres:
-        return PgRaw(settings.vault)
-    return sqlite3.connect(settings.vault)
+        return PgRaw(settings.db)
+    return sqlite3.connect(settings.db)
+
+
+def raw_vault(settings, autocommit: bool = False):
+    """A connection to the vault, outside the application (autocommit: every
+    statement committed as it runs)."""
+    if settings.on_postgres:
+        return PgRaw(settings.vault, autocommit)
+    return sqlite3.connect(settings.vault, **({"isolation_level": None} if autocommit else {}))
+
+
+@contextmanager
+def refusing_access_log(settings, message: str = "disk full"):
+    """While inside, every new access-log entry is refused by the database
+    itself (a trigger), as a full disk would refuse it."""
+    conn = raw_vault(settings, autocommit=True)
+    if settings.on_postgres:
+        conn.execute("CREATE FUNCTION refuse_entry() RETURNS trigger LANGUAGE plpgsql AS "
+                     f"$$ BEGIN RAISE EXCEPTION '{message}'; END $$")
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION refuse_entry()")
+    else:
+        conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    try:
+        yield
+    finally:
+        conn.execute("DROP TRIGGER refuse ON access_log" if settings.on_postgres else "DROP TRIGGER refuse")
+        if settings.on_postgres:
+            conn.execute("DROP FUNCTION refuse_entry()")
+        conn.close()

@@ -31,6 +31,7 @@ from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
 from tests.test_photos import noise_jpeg
 from tests.test_web import sign_in, token_of
+from tests.localhost import db_env
 from web import create_app
 from web.api import ROUTES
 from web.services import Services
@@ -160,7 +161,7 @@ def build_world(folder) -> dict:
     which goes through the API (POST /learners/{id}/providers) by Northfield's SEND lead."""
     # Every user signs in from 127.0.0.1, and again before the downloads and erasure:
     # more than a staff room's tablets would (the limits are tested in test_login_limits.py).
-    settings = Settings.from_env({"RARPA_DB": str(folder / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
+    settings = Settings.from_env({**db_env(folder / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
                                   "RARPA_LOGIN_LIMIT_PER_ADDRESS": "600 per minute"})
     app = RecordApplication(settings)
     system = system_actor("test")

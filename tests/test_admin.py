@@ -27,6 +27,7 @@ from rarpa.service.application import RecordApplication
 from tests.conftest import PASSWORD
 from tests.test_web import sign_in, token_of
 from tests.test_erasure_web import field_error
+from tests.localhost import db_env
 
 NEW_PASSWORD = "kettle lantern orchard"
 TUTOR2 = "tutor2@example.org"
@@ -450,7 +451,7 @@ def test_the_audit_list_shows_every_action_newest_first_with_who_and_why(site):
 # --- the command line ----------------------------------------------------------------------------------------
 def test_the_cli_invites_and_deactivates_through_the_same_service(site):
     app = site["app"]
-    env = {"RARPA_DB": app.settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {"RARPA_DB": app.settings.db, "RARPA_VIEWS": app.settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"}
     runner = CliRunner()
     made = runner.invoke(cli, ["user", "invite", "cli@example.org", "--role", "support", "--provider", "northfield",
                                "--name", "Cleo Lee"], env=env)
@@ -475,7 +476,7 @@ def test_users_of_an_older_release_are_active_and_their_caseload_events_read_as_
     source = Path(__file__).parent / "stores" / "release-f0837a6"
     for name in ("rarpa.sqlite3", "rarpa-views.sqlite3", "rarpa-vault.sqlite3"):
         shutil.copy(source / name, tmp_path / name)
-    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
+    settings = Settings.from_env({**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
     app = RecordApplication(settings)
     projector = Projector(settings.views, app)  # shape 5: rebuilt when opened
     try:

@@ -15,6 +15,7 @@ from rarpa.cli import main as cli
 from rarpa.store.verify import verify
 from tests.conftest import observation
 from tests.test_api import BASE, Api, amy, api, ben, client, obs_body, record  # noqa: F401 (fixtures)
+from tests.rawstore import raw_vault, refusing_access_log
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
 
@@ -26,13 +27,13 @@ def at(hours: float):
 
 def run(app, *args):
     """The CLI on the test's store (as the operator)."""
-    env = {"RARPA_DB": app.settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {"RARPA_DB": app.settings.db, "RARPA_VIEWS": app.settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
-def vault(app) -> sqlite3.Connection:
-    """The vault's file, opened around the application (as an intruder would)."""
-    return sqlite3.connect(app.settings.vault, isolation_level=None)
+def vault(app):
+    """The vault, opened around the application (as an intruder would)."""
+    return raw_vault(app.settings, autocommit=True)
 
 
 # --- the access log -------------------------------------------------------------------------------
@@ -61,13 +62,12 @@ def test_the_cli_is_logged_too(app, world, amy):
     assert entry["address"].startswith("command line on ")
 
 
-def _refuse_writes(app) -> None:
-    with vault(app) as conn:
-        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-
-
 def test_when_the_log_cannot_be_written_the_view_is_refused(api, app, amy):
-    _refuse_writes(app)
+    with refusing_access_log(app.settings):
+        _refused_everywhere(api, app, amy)
+
+
+def _refused_everywhere(api, app, amy) -> None:
     response = api.get("send_lead", f"/learners/{amy}")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
@@ -95,6 +95,7 @@ def test_verify_names_the_first_altered_or_removed_entry(api, app, amy):
     assert verify(app).problems == ["access log entry 4: does not follow the entry before it: an entry was removed"]
 
 
+@pytest.mark.sqlite_file  # a vault file written by an earlier release
 def test_an_old_vault_has_its_entries_chained_when_opened(tmp_path, settings):
     """A vault written before the chain (plain rows) is upgraded in place."""
     conn = sqlite3.connect(settings.vault)

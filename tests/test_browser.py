@@ -27,7 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from rarpa.cli.demo import demo_learner_id
 from rarpa.cli.demo_content import LEARNERS
-from tests.localhost import http_get, serving
+from tests.localhost import http_get, serving, db_env
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -64,7 +64,8 @@ class Server:
 
 def _env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env.update(RARPA_DB=str(db), RARPA_DEMO_PASSWORD=PASSWORD, RARPA_PASSWORD_PROFILE="cheapest",
+    env.update(db_env(db))
+    env.update(RARPA_DEMO_PASSWORD=PASSWORD, RARPA_PASSWORD_PROFILE="cheapest",
                # Every test signs in from 127.0.0.1: more than a staff room's tablets would.
                RARPA_LOGIN_LIMIT_PER_ADDRESS="600 per minute")
     return env

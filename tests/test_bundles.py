@@ -16,7 +16,6 @@ import hashlib
 import io
 import json
 import re
-import sqlite3
 import uuid
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -32,6 +31,7 @@ from rarpa.record import RuleBroken
 from rarpa.service import portable
 from tests.conftest import PASSWORD, observation
 from tests.test_web import sign_in, token_of
+from tests.rawstore import refusing_access_log
 
 TODAY = datetime.now(timezone.utc).date()
 TRANSFER_FILES = ["annual-review-pack.pdf", "export.jsonl", "summary.html", "manifest.json"]
@@ -39,7 +39,7 @@ SUBJECT_FILES = ["index.html", "record.json", "export.jsonl", "manifest.json"]
 
 
 def run(settings, *args):
-    env = {"RARPA_DB": settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {"RARPA_DB": settings.db, "RARPA_VIEWS": settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
@@ -288,10 +288,7 @@ def test_a_download_that_cannot_be_logged_is_not_made(app, amy, web, settings, t
     """The entry is written first: when it cannot be, there is no ZIP (web: 503; CLI: exit 1, no file)."""
     assert sign_in(web, "lee@example.org").status_code == 302
     token = token_of(web.get("/").get_data(as_text=True))
-    vault = sqlite3.connect(settings.vault)
-    vault.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-    vault.commit()
-    try:
+    with refusing_access_log(settings):
         for kind in ("transfer-pack", "subject-access"):
             response = web.post(f"/learners/{amy['id']}/{kind}.zip", data={"csrf_token": token})
             assert response.status_code == 503 and response.mimetype == "text/html", kind
@@ -299,10 +296,6 @@ def test_a_download_that_cannot_be_logged_is_not_made(app, amy, web, settings, t
             out = tmp_path / f"{kind}.zip"
             result = run(app.settings, kind, amy["id"], "--out", str(out))
             assert result.exit_code == 1 and "access log" in result.stderr and not out.exists()
-    finally:
-        vault.execute("DROP TRIGGER refuse")
-        vault.commit()
-        vault.close()
 
 
 @pytest.mark.parametrize("email, status", [

@@ -29,6 +29,7 @@ import pytest
 from rarpa.cli.demo import demo_learner_id
 from rarpa.cli.demo_content import LEARNERS
 from tests.localhost import http_get, serving
+from tests.localhost import db_env
 
 RARPA_SCRIPT = Path(sys.executable).parent / "rarpa"
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -58,7 +59,7 @@ class Store:
     def env(self, **extra: str) -> dict[str, str]:
         """The caller's environment without any RARPA_* setting, pointed at this store."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-        env["RARPA_DB"] = str(self.db)
+        env.update(db_env(self.db))  # this file, or its own schema with --store=postgres
         env["RARPA_PASSWORD_PROFILE"] = "cheapest"  # real argon2, quicker
         env.update(extra)
         return env
@@ -178,7 +179,7 @@ def test_demo_generates_and_prints_a_password_that_signs_in(demo_run):
     from rarpa.service.application import RecordApplication
     from rarpa.config import Settings
 
-    app = RecordApplication(Settings.from_env({"RARPA_DB": str(store.db)}))
+    app = RecordApplication(Settings.from_env(db_env(store.db)))
     try:
         assert app.authenticate("tutor@example.org", password) is not None
         assert app.authenticate("admin@example.org", password) is not None

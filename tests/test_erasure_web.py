@@ -8,7 +8,6 @@ field in plain words and writes nothing."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from html import unescape
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from rarpa.service.access import Forbidden, NotFound
 from tests.conftest import observation
 from tests.test_erasure import traces
 from tests.test_web import sign_in, token_of
+from tests.rawstore import raw_vault
 
 NAME = "Zofia Wróblewska-Quint"
 PREFERRED = "Zosia"
@@ -56,7 +56,7 @@ def site(settings, app, world, system):
         return client
 
     yield {"lid": lid, "services": services, "client_for": client_for, "app": app, "world": world,
-           "folder": Path(settings.db).parent, "admin": client_for(world["users"]["admin"])}
+           "folder": Path(settings.views).parent, "admin": client_for(world["users"]["admin"])}
     services.close()
 
 
@@ -90,9 +90,9 @@ def confirm(client, lid: str, typed: str, reason: str):
 
 
 def rarpa_verify(settings) -> subprocess.CompletedProcess:
-    env = {"RARPA_DB": settings.db, "PATH": "/usr/bin:/bin"}
+    env = {"RARPA_DB": settings.db, "RARPA_VIEWS": settings.views, "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-m", "rarpa.cli", "verify"], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=Path(settings.db).parent)
+                          timeout=120, cwd=Path(settings.views).parent)
 
 
 def test_an_admin_erases_through_the_form_and_nothing_of_the_learner_is_left(site, settings):
@@ -101,7 +101,7 @@ def test_an_admin_erases_through_the_form_and_nothing_of_the_learner_is_left(sit
     before = {"all": counts(s, auditor), "riverside": counts(s, lead)}
     assert before["all"][("learners", "all")] == 3
 
-    vault = sqlite3.connect(Path(settings.vault))
+    vault = raw_vault(settings)
     key = vault.execute("SELECT key FROM stream_keys WHERE stream_id=?", [lid]).fetchone()[0]
     vault.close()
     needles = {"name": NAME.encode(), "preferred name": f'"{PREFERRED}"'.encode(), "birth date": BIRTH.encode(),

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from tests.conftest import PASSWORD
 from tests.test_web import sign_in, token_of
+from tests.localhost import db_env
 
 BASE = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -65,7 +66,7 @@ def build(folder) -> tuple:
     from web import create_app
     from web.services import Services
 
-    settings = Settings.from_env({"RARPA_DB": str(folder / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
+    settings = Settings.from_env({**db_env(folder / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
     app, system = RecordApplication(settings), system_actor("test")
     app.register_provider(system, "northfield", "Northfield College")
     app.register_provider(system, "riverside", "Riverside Specialist College")
@@ -448,7 +449,7 @@ def test_cli_history_as_at_out_of_range_is_one_line_and_exit_2(shared, value):
 
     api, settings = shared
     before = api.written()
-    env = {"RARPA_DB": settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {"RARPA_DB": settings.db, "RARPA_VIEWS": settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"}
     result = CliRunner().invoke(main, ["history", api.ids["lid"], "--as-at", value], env=env)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()

@@ -16,6 +16,7 @@ from rarpa.read import my_progress, queries
 from tests.conftest import PASSWORD, observation
 from tests.test_photos import noise_jpeg
 from tests.test_web import sign_in, token_of
+from tests.localhost import db_env
 
 
 # --- the world: Amy (the tutor's), Cara (also the tutor's), Ben (riverside's) -------------------
@@ -208,7 +209,7 @@ def test_the_unlock_counts_with_signing_in_per_address(tmp_path, world):
     from web import create_app
     from web.services import Services
 
-    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
+    settings = Settings.from_env({**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
                                   "RARPA_LOGIN_LIMIT_PER_ADDRESS": "3 per minute"})
     services = Services(settings)
     try:

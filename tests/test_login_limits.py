@@ -25,7 +25,7 @@ import pytest
 
 from rarpa.config import Settings
 from tests.conftest import PASSWORD
-from tests.localhost import start_server, stop_server
+from tests.localhost import start_server, stop_server, db_env
 
 TUTOR = "tutor@example.org"
 HERE, THERE, ELSEWHERE = "10.0.0.1", "10.0.0.2", "10.0.0.3"
@@ -41,7 +41,7 @@ RELAXED = {
 
 
 def settings_with(tmp_path, **env) -> Settings:
-    return Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
+    return Settings.from_env({**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest",
                               **RELAXED, **env})
 
 
@@ -290,7 +290,8 @@ def _flooder(base: str, email: str, stop: threading.Event, answers: Counter, loc
 
 def test_a_wrong_password_flood_does_not_starve_the_api(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env.update(RARPA_DB=str(tmp_path / "rarpa.sqlite3"), RARPA_DEMO_PASSWORD="flood-test-password",
+    env.update(db_env(tmp_path / "rarpa.sqlite3"))
+    env.update(RARPA_DEMO_PASSWORD="flood-test-password",
                # The default argon2 profile, so the hashing really is expensive; the
                # address and account limits raised so every attempt reaches argon2,
                # as a flood from many addresses would.

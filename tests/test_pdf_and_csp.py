@@ -163,7 +163,7 @@ class Browserless:
 def served(settings, world, tmp_path):
     """`rarpa serve` (waitress) on the world's store, on 127.0.0.1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env.update(RARPA_DB=settings.db, RARPA_PASSWORD_PROFILE="cheapest")
+    env.update(RARPA_DB=settings.db, RARPA_VIEWS=settings.views, RARPA_PASSWORD_PROFILE="cheapest")
     with serving(env, tmp_path, tmp_path / "serve.log") as server:
         yield server.port, server.log
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -32,6 +31,8 @@ from rarpa.store.verify import verify
 from tests.conftest import observation
 from tests.test_bundles import assert_standalone, checked_manifest, run, unzip
 from tests.test_photos import noise_jpeg
+from tests.localhost import db_env
+from tests.rawstore import raw
 
 
 @pytest.fixture
@@ -103,9 +104,9 @@ def test_the_transfer_pack_carries_photos_only_while_consent_is_given(app, syste
 
 
 def other_installation(tmp_path) -> tuple[Settings, RecordApplication]:
-    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "there" / "rarpa.sqlite3"),
+    settings = Settings.from_env({**db_env(tmp_path / "there" / "rarpa.sqlite3"),
                                   "RARPA_PASSWORD_PROFILE": "cheapest"})
-    Path(settings.db).parent.mkdir()
+    Path(settings.views).parent.mkdir()
     return settings, RecordApplication(settings)
 
 
@@ -122,9 +123,10 @@ def test_a_transfer_pack_is_imported_with_its_photos(app, system, amy, settings,
         report = verify(receiving)
         assert report.ok, report.problems
         assert report.photos == 2 and report.photos_not_carried == 0
-        # Sealed with the receiving installation's key: the JPEG's bytes are in no file there.
+        # Sealed with the receiving installation's key: the JPEG's bytes are in no file there
+        # (on PostgreSQL, in no file of its folder; the photo table holds only sealed bytes).
         jpeg = served(app, system, amy["id"], *next(iter(amy["kept"].items()))[::-1])[0]
-        for f in Path(there.db).parent.iterdir():
+        for f in Path(there.views).parent.iterdir():
             assert jpeg[200:264] not in f.read_bytes(), f.name
     finally:
         receiving.close()
@@ -218,7 +220,7 @@ def test_a_photo_its_events_do_not_pin_is_refused(app, system, amy, tmp_path):
 def test_verify_names_a_photo_missing_or_changed(app, system, amy, settings):
     pid = sorted(amy["kept"])[0]
     assert verify(app).ok and verify(app).photos == 2
-    conn = sqlite3.connect(settings.db)
+    conn = raw(settings)
     try:
         sealed = conn.execute("SELECT photo FROM photo_files WHERE photo_id=?", [pid]).fetchone()[0]
         flipped = bytes(sealed[:40]) + bytes([sealed[40] ^ 1]) + bytes(sealed[41:])

@@ -547,6 +547,7 @@ def test_the_timeline_says_a_photo_was_kept_and_a_correction_still_replaces_the_
 
 
 # --- erasure -------------------------------------------------------------------------------------------
+@pytest.mark.sqlite_file  # on PostgreSQL: tests/test_postgres.py (the photo table's files)
 def test_after_erasure_the_photo_is_in_no_file_and_cannot_be_opened(app, system, photographed, projector, settings):
     p = photographed
     served = app.photo_file(system, p["lid"], observation_id=p["oid"], photo_id=p["pid"])

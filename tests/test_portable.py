@@ -22,12 +22,13 @@ from rarpa.service.access import system_actor
 from rarpa.service.application import RecordApplication
 from rarpa.store.verify import verify
 from tests.conftest import observation
+from tests.localhost import db_env
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
 
 
 def run(settings: Settings, *args):
-    env = {"RARPA_DB": settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {"RARPA_DB": settings.db, "RARPA_VIEWS": settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"}
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
@@ -52,7 +53,7 @@ def history_of_amy(app, world, system):
 @pytest.fixture
 def other(tmp_path):
     """Another college's installation."""
-    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "other" / "rarpa.sqlite3"),
+    settings = Settings.from_env({**db_env(tmp_path / "other" / "rarpa.sqlite3"),
                                   "RARPA_PASSWORD_PROFILE": "cheapest"})
     app = RecordApplication(settings)
     yield settings, app

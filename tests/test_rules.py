@@ -71,7 +71,7 @@ def test_a_provider_leaving_ends_its_staffs_access_and_keeps_what_they_recorded(
     assert access.can_see(placement, amy, app.learner(system, amy).providers)
 
     result = CliRunner().invoke(cli, ["provider", "leave", amy, "riverside", "--reason", "Placement ended"],
-                                env={"RARPA_DB": app.settings.db, "RARPA_PASSWORD_PROFILE": "cheapest"})
+                                env={"RARPA_DB": app.settings.db, "RARPA_VIEWS": app.settings.views, "RARPA_PASSWORD_PROFILE": "cheapest"})
     assert result.exit_code == 0, result.output
     placement = app.actor_for(app.user("placement@example.org"))  # still has Amy on the caseload
     assert amy in placement.caseload

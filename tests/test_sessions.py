@@ -35,6 +35,7 @@ from rarpa.service import passwords
 from rarpa.service.access import system_actor
 from tests.conftest import PASSWORD
 from tests.test_web import sign_in, token_of
+from tests.localhost import db_env
 from web import sessions
 
 LEAD, ADMIN, TUTOR = "lead@example.org", "admin@example.org", "tutor@example.org"
@@ -62,7 +63,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def settings(tmp_path, request):  # overrides conftest's: a test may set RARPA_* values (indirect)
-    env = {"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"}
+    env = {**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"}
     return Settings.from_env({**env, **getattr(request, "param", {})})
 
 
@@ -436,7 +437,8 @@ def test_a_password_set_under_the_older_policy_still_signs_in(app, world, system
 def store(tmp_path, app, system):
     app.register_provider(system, "northfield", "Northfield College")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARPA_")}
-    env.update(RARPA_DB=str(tmp_path / "rarpa.sqlite3"), RARPA_PASSWORD_PROFILE="cheapest")
+    env.update(db_env(tmp_path / "rarpa.sqlite3"))
+    env.update(RARPA_PASSWORD_PROFILE="cheapest")
     return env
 
 

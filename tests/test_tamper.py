@@ -146,7 +146,7 @@ def test_verify_on_the_command_line_names_a_forged_append(app, world, system, se
     learner.erase(stamp=system.stamp("northfield"), reason="forged")
     (event,) = learner.collect_events()
     forge_append(app, app.mapper.to_stored_event(event))
-    env = {"RARPA_DB": settings.db, "PATH": "/usr/bin:/bin"}
+    env = {"RARPA_DB": settings.db, "RARPA_VIEWS": settings.views, "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-m", "rarpa.cli", "verify"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1

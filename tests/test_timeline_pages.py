@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -26,6 +25,7 @@ from pypdf import PdfReader
 
 from events.base import clock
 from tests.test_web import sign_in
+from tests.rawstore import refusing_access_log
 from web import as_at as as_at_mod
 from web import workspace
 
@@ -558,10 +558,7 @@ def test_a_view_that_cannot_be_logged_is_refused_and_shows_nothing(web, app, car
     lid = cara["lid"]
     sign_in(web, "auditor@example.org")
     assert web.get(f"/learners/{lid}").status_code == 200
-    vault = sqlite3.connect(settings.vault)
-    vault.execute("CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-    vault.commit()
-    try:
+    with refusing_access_log(settings):
         for page in ("", "/evidence", "/timeline", "/compare", "/access-log", "/annual-review",
                      "/annual-review.pdf", f"/observations/{cara['obs']['A']}", f"?as_at={z(moment(2))}"):
             response, text = get(web, f"/learners/{lid}{page}")
@@ -570,10 +567,6 @@ def test_a_view_that_cannot_be_logged_is_refused_and_shows_nothing(web, app, car
             assert "the access log could not be written" in text
             for word in ("Cara", "Brown", "bus ticket", "Bought a ticket"):
                 assert word not in text, (page, word)
-    finally:
-        vault.execute("DROP TRIGGER refuse")
-        vault.commit()
-        vault.close()
     assert web.get(f"/learners/{lid}").status_code == 200
 
 

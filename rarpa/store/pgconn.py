@@ -54,8 +54,13 @@ class PgConnection:
     dialect = "postgresql"
 
     def __init__(self, url: str):
+        from rarpa.store.postgres import schema_of
+
         self.url = url
         self._conn = psycopg.connect(url, autocommit=True)
+        # The vault may be opened before the event store makes the record's schema.
+        self._conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+            psycopg.sql.Identifier(schema_of(url))))
 
     def execute(self, sql: str, params=()):
         head = sql.lstrip()[:20].upper()
