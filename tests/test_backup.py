@@ -40,6 +40,8 @@ from tests.conftest import observation
 from tests.localhost import start_server, stop_server, store_env, three_learners_on_a_caseload
 from tests.test_erasure import post_json, traces
 
+pytestmark = pytest.mark.sqlite_file  # `rarpa backup` copies SQLite files; on PostgreSQL it says pg_dump (tests/test_postgres.py)
+
 PASSWORD = "correct horse battery"
 FILES = ("rarpa.sqlite3", "rarpa-vault.sqlite3", "rarpa-views.sqlite3")
 LIMIT = 60  # seconds: a bound on every wait loop, never a timing check

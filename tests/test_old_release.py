@@ -22,6 +22,8 @@ from rarpa.read.history import history
 from rarpa.read.projections import Projector
 from rarpa.store.verify import verify
 
+pytestmark = pytest.mark.sqlite_file  # stores written by earlier releases, all SQLite files (PostgreSQL is new in this one)
+
 STORES = Path(__file__).parent / "stores"
 RELEASES = sorted(p.name for p in STORES.iterdir() if (p / "expected.json.gz").exists())
 # Captures from release f0837a6 on also hold the cohort's counts and a pack.

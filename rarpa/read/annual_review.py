@@ -305,9 +305,9 @@ def pack(app, live: sqlite3.Connection, actor, learner_id: str, *, start: date |
         conn, head = live, (learner.id, learner.version)
         today = datetime.now(timezone.utc).date()
     else:
-        kept = history.events_as_at(app, actor, lid, as_at)
         providers = [(r[0], r[1]) for r in live.execute("SELECT slug, name FROM providers")]
-        conn, head = history.replay(kept, providers), (learner.id, kept[-1].originator_version)
+        conn, kept = history.read_model_as_at(app, actor, lid, as_at, providers)
+        head = (learner.id, kept[-1].originator_version)
         today = as_at.astimezone(timezone.utc).date()
     end = end or today
     if start is None:

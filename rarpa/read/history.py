@@ -5,22 +5,23 @@ projection code as the live read model, into a throw-away in-memory database,
 so "progress as it stood" is computed exactly as progress is computed now.
 A correction recorded later, or an observation made offline earlier but sent
 later, is not part of what the record said at that instant.
+
+The views start from checkpoints kept in memory (rarpa/read/as_at_memo.py) and
+give exactly what ``replay`` and ``progress_from`` give from the learner's
+first event (tests/test_as_at_memo.py holds them to it).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
-from itertools import takewhile
 
 import sqlite_utils
 
-import events
-from rarpa.read import queries
+from rarpa.read import as_at_memo, queries
 from rarpa.read.projections import ProgressProjection
 from rarpa.read.tables import in_memory
 from rarpa.record import limits
-from rarpa.service.access import NotFound
 
 
 def parse_instant(value: str) -> datetime:
@@ -54,13 +55,24 @@ def replay(learner_events: list, providers: list[tuple[str, str]] = (),
 
 
 def events_as_at(app, actor, learner_id: str, as_at: datetime | None) -> list:
-    """The learner's events recorded up to an instant: a prefix of the stream,
-    so an event never appears without those before it."""
-    cutoff = (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    kept = list(takewhile(lambda e: e.timestamp <= cutoff, app.learner_events(actor, learner_id)))
-    if not kept:
-        raise NotFound("learner as at that time")
-    return kept
+    """The learner's events recorded up to an instant: a prefix of the stream
+    (every event before the first one recorded after the instant), so an
+    event never appears without those before it."""
+    return _view(app, actor, learner_id, as_at).events()
+
+
+def _cutoff(as_at: datetime | None) -> datetime:
+    return (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+
+
+def _view(app, actor, learner_id: str, as_at: datetime | None) -> as_at_memo.View:
+    return as_at_memo.recorded_up_to(app, actor, learner_id, _cutoff(as_at))
+
+
+def read_model_as_at(app, actor, learner_id: str, as_at: datetime, providers=(), users=()) -> tuple[sqlite3.Connection, list]:
+    """``replay(events_as_at(...), providers, users)`` and those events, from the nearest checkpoint."""
+    view = _view(app, actor, learner_id, as_at)
+    return view.read_model(providers, users), view.events()
 
 
 USER_COLUMNS = ("id", "email", "display_name", "role", "provider")
@@ -70,27 +82,27 @@ def record_as_at(app, live: sqlite3.Connection, actor, learner_id: str, as_at: d
     """The read model of one learner as the record stood at ``as_at`` (a
     replay of the events recorded up to then, with the live read model's
     provider and staff names), and those events."""
-    kept = events_as_at(app, actor, learner_id, as_at)
     providers = [(r[0], r[1]) for r in live.execute("SELECT slug, name FROM providers")]
     users = [dict(zip(USER_COLUMNS, r)) for r in live.execute(f"SELECT {', '.join(USER_COLUMNS)} FROM users")]
-    return replay(kept, providers, users), kept
+    return read_model_as_at(app, actor, learner_id, as_at, providers, users)
 
 
 def progress_from(learner_events: list) -> dict:
+    """Progress from these events replayed in one go (what an as-at view's progress must equal)."""
     if not learner_events:
         return {"targets": [], "outcomes": []}
     return queries.progress(replay(learner_events), str(learner_events[0].originator_id))
 
 
 def history(app, actor, learner_id: str, as_at: datetime | None = None) -> dict:
-    cutoff = (as_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    kept = events_as_at(app, actor, learner_id, cutoff)
+    cutoff = _cutoff(as_at)
+    view = as_at_memo.recorded_up_to(app, actor, learner_id, cutoff)
     return {
-        "learner_id": str(kept[0].originator_id),
+        "learner_id": view.learner_id,
         "as_at": cutoff.isoformat(),
-        "events": [events.to_json(e) for e in kept],
-        "progress": progress_from(kept),
+        "events": view.events_json(),
+        "progress": queries.progress(view.read_model(), view.learner_id),
         # The head of the stream's hash chain as it stood: a short fingerprint an
         # auditor can later check against `rarpa verify`.
-        "fingerprint": app.fingerprint(kept[-1].originator_id, kept[-1].originator_version),
+        "fingerprint": app.fingerprint(view.memo.key, view.last_version),
     }

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 from events.vocabulary import CONSENTS, PFA_AREAS
+from rarpa.read import rating_summary
 from rarpa.service.access import Actor, scope
 
 
@@ -194,23 +195,31 @@ OBSERVATION_COLUMNS = ("id, target_id, rating, prompt_level, context, note, obse
                        "status, corrections, recorded_by")
 
 
-def _with_evidence(target: dict, observations: list[dict], recent: int) -> dict:
-    """A target with its ratings over time (for the chart) and latest evidence;
-    ``observations`` are the target's own, oldest first."""
-    target["points"] = [(o["observed_at"], o["rating"]) for o in observations if o["status"] == "active"]
-    target["recent"] = list(reversed(observations))[:recent]
-    return target
+def _with_evidence(conn: sqlite3.Connection, learner_id: str, targets: dict[str, dict], recent: int) -> None:
+    """Adds to each target its ratings for the chart, bounded however long the
+    record (rating_summary.charts: the last few one by one, older ones per
+    term), and its ``recent`` latest observations, withdrawn ones too, newest
+    first: a fixed number of rows per target, never every observation."""
+    rating_summary.charts(conn, learner_id, list(targets.values()))
+    for t in targets.values():
+        t["recent"] = []
+    if not targets:
+        return
+    marks = ",".join("?" * len(targets))
+    for o in _rows(conn, f"SELECT {', '.join('o.' + c for c in OBSERVATION_COLUMNS.split(', '))} "
+                         "FROM targets t JOIN observations o ON o.id IN ("
+                         "  SELECT id FROM observations WHERE target_id=t.id ORDER BY observed_at DESC, seq DESC LIMIT ?) "
+                         f"WHERE t.learner_id=? AND t.id IN ({marks}) ORDER BY o.observed_at DESC, o.seq DESC",
+                   [recent, learner_id, *targets]):
+        targets[o["target_id"]]["recent"].append(o)
 
 
 def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> dict:
     """Targets grouped by PfA area and EHCP outcome, each with its ratings over
     time (for the chart) and its latest observations."""
     p = progress(conn, learner_id)
-    by_target: dict[str, list[dict]] = {}
-    for o in _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE learner_id=? "
-                         "ORDER BY observed_at, seq", [learner_id]):
-        by_target.setdefault(o["target_id"], []).append(o)
-    targets = {t["id"]: _with_evidence(t, by_target.get(t["id"], []), recent) for t in p["targets"]}
+    targets = {t["id"]: t for t in p["targets"]}
+    _with_evidence(conn, learner_id, targets, recent)
     _with_revisions(conn, learner_id, targets)
     for ref, due_on in conn.execute("SELECT ref_id, due_on FROM reviews_due WHERE learner_id=? AND kind='target'",
                                     [learner_id]):
@@ -226,18 +235,17 @@ def learner_page(conn: sqlite3.Connection, learner_id: str, recent: int = 3) -> 
 
 
 def target_card(conn: sqlite3.Connection, learner_id: str, target_id: str, recent: int = 3) -> dict | None:
-    """One target as on the learner page, reading only its own observations:
-    what recording and undo answer with, so they stay fast for long records."""
+    """One target as on the learner page, reading only its own rows: what
+    recording and undo answer with, so they stay fast for long records."""
     one = target(conn, learner_id, target_id)
     if one is None:
         return None
-    observations = _rows(conn, f"SELECT {OBSERVATION_COLUMNS} FROM observations WHERE target_id=? "
-                               "AND learner_id=? ORDER BY observed_at, seq", [target_id, learner_id])
     due = conn.execute("SELECT due_on FROM reviews_due WHERE kind='target' AND ref_id=? AND learner_id=?",
                        [target_id, learner_id]).fetchone()
     one["review_due_on"] = due[0] if due else None
     _with_revisions(conn, learner_id, {target_id: one})
-    return _with_evidence(one, observations, recent)
+    _with_evidence(conn, learner_id, {target_id: one}, recent)
+    return one
 
 
 def last_context(conn: sqlite3.Connection, user_id: str) -> str | None:

@@ -25,7 +25,8 @@ from rarpa.store import scrub
 #   7  photo evidence: photos (what each photo is, never its bytes)
 #   8  the family: family_members, family_contributions, observations.contribution_id
 #   9  targets.learner_words: a target in the learner's own words (TargetWordedForLearner)
-SHAPE = 9
+#  10  rating_terms: each target's ratings per term, so charts need not read every observation
+SHAPE = 10
 
 TABLES: dict[str, tuple[dict, str | tuple]] = {
     "tracking": ({"name": str, "position": int}, "name"),
@@ -77,6 +78,10 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id",
     ),
     "reviews_due": ({"kind": str, "ref_id": str, "learner_id": str, "due_on": str}, ("kind", "ref_id")),
+    # A target's live ratings in one term (rarpa.read.rating_summary: term = year * 3 + 0 spring,
+    # 1 summer, 2 autumn): how many, the lowest, the highest, the latest (its judgement at the term's end).
+    "rating_terms": ({"target_id": str, "term": int, "learner_id": str, "observations": int, "lowest": str,
+                      "highest": str, "latest": str, "first_at": str, "last_at": str}, ("target_id", "term")),
     # Reviews, the learner's voice, what changed and why, stage 5.
     "reviews": (
         {"id": str, "learner_id": str, "kind": str, "held_on": str, "attendees": str, "learner_views": str,
@@ -173,13 +178,14 @@ INDEXES = [
     ("admin_actions", ["user_id"]),
     ("family_members", ["user_id"]),
     ("family_contributions", ["learner_id", "status"]),
+    ("rating_terms", ["learner_id", "target_id", "term"]),
 ]
 # The tables that hold rows of one learner: emptied when that learner is erased.
 LEARNER_TABLES = ("observations", "targets", "outcomes", "target_outcomes", "reviews_due", "caseload",
                   "learner_providers", "reviews", "recommendations", "target_changes", "self_assessments",
                   "unplanned_outcomes", "next_steps", "destinations", "aims", "aim_outcomes",
                   "summatives", "consents", "consent_history", "photos", "family_members",
-                  "family_contributions")
+                  "family_contributions", "rating_terms")
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

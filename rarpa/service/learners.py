@@ -274,6 +274,8 @@ class LearnerService:
 
             position = self._change(actor, str(key), access.ERASE, erase).position
         self.cache.evict(key)
+        from rarpa.read.as_at_memo import forget  # what as-at views kept in memory
+        forget(self, key)
         # Snapshots are sealed with the same key, so they become unreadable too.
         self.vault.destroy_key(str(key), reason)
         return Written(str(key), position, learner_id=str(key))

@@ -13,6 +13,8 @@ from typing import Iterable
 
 import sqlite_utils
 
+from rarpa.read import rating_summary
+
 
 class Derived:
     def __init__(self, db: sqlite_utils.Database):
@@ -22,6 +24,8 @@ class Derived:
         # per batch in flush(), inside the batch's transaction.
         self.dirty_targets: set[str] = set()
         self.dirty_outcomes: set[str] = set()
+        # (target, term) pairs whose rating_terms row needs recomputing (rarpa.read.rating_summary).
+        self.dirty_terms: set[tuple[str, int]] = set()
         # New observations are inserted in bulk (the hot path of a rebuild);
         # anything that reads or changes observations writes them out first.
         self.new_observations: list[dict] = []
@@ -50,11 +54,14 @@ class Derived:
             self.refresh_outcome(oid)
 
     def refresh_observed(self, observation_id: str) -> None:
-        row = self.x("SELECT target_id FROM observations WHERE id=?", [observation_id]).fetchone()
-        self.refresh_target(row[0])
+        row = self.x("SELECT target_id, observed_at FROM observations WHERE id=?", [observation_id]).fetchone()
+        self.refresh_target(row[0], row[1])
 
-    def refresh_target(self, target_id: str) -> None:
+    def refresh_target(self, target_id: str, observed_at: str | None = None) -> None:
+        """A target's numbers, and its ratings in the term of ``observed_at`` if given."""
         self.dirty_targets.add(target_id)
+        if observed_at:
+            self.dirty_terms.add((target_id, rating_summary.term_of(observed_at)))
 
     def refresh_outcome(self, outcome_id: str) -> None:
         self.dirty_outcomes.add(outcome_id)
@@ -62,6 +69,8 @@ class Derived:
     def flush(self) -> None:
         """Recompute the derived numbers of what changed in this batch."""
         self.write_observations()
+        rating_summary.recompute_terms(self.x, self.dirty_terms)
+        self.dirty_terms.clear()
         learners = set()
         for target_id in sorted(self.dirty_targets):
             learner_id = self._recompute_target(target_id)

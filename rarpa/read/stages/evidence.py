@@ -18,11 +18,12 @@ class Evidence(Stage):
              "recorded_at": e.timestamp.isoformat(), "recorded_by": e.recorded_by,
              "provider": e.provider, "status": "active", "corrections": 0}
         )
-        self.derived.refresh_target(e.target_id)
+        self.derived.refresh_target(e.target_id, e.observed_at.isoformat())
 
     @applies(ev.ObservationCorrected)
     def observation_corrected(self, e: ev.ObservationCorrected, seq: int) -> None:
         self.derived.write_observations()
+        self.derived.refresh_observed(e.observation_id)  # the term it was in (the new one, below)
         self.x(
             "UPDATE observations SET rating=?, prompt_level=?, context=?, note=?, observed_at=?, "
             "corrections=corrections+1 WHERE id=?",
