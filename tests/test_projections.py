@@ -181,3 +181,22 @@ def test_incremental_equals_rebuilt(ops):
         finally:
             projector.close()
             app.close()
+
+
+def test_a_writer_answered_by_another_writers_catch_up_opens_no_transaction(app, projector, world, system):
+    """Read-your-writes: writers waiting for the read model take turns, and the
+    first to get its turn applies everyone's events; the others find their
+    position reached and return without a transaction of their own."""
+    amy = world["learners"]["amy"]
+    written = [app.record_observation(system, amy, **observation(world["amy"]["target"], minutes_ago=9 - k))
+               for k in range(3)]
+    batches = []
+    original = projector._apply_next_batch
+    projector._apply_next_batch = lambda *a: batches.append(1) or original(*a)
+    assert projector.catch_up(until=written[0].position) == written[-1].position  # applies all three
+    assert len(batches) == 1
+    for w in written:  # each later waiter: already there
+        assert projector.catch_up(until=w.position) == written[-1].position
+    assert len(batches) == 1
+    projector.catch_up()  # without `until`, it always looks for more
+    assert len(batches) == 2

@@ -26,7 +26,7 @@ class Services:
         conn = self.projector.reader()
         latest = self.app.recorder.max_notification_id() or 0
         if self.projector.position(conn) < latest:
-            self.projector.catch_up()
+            self.projector.catch_up(until=latest)
         return conn
 
     def wait_for(self, written: Written):
@@ -34,7 +34,7 @@ class Services:
         if written.position is not None:
             conn = self.projector.reader()
             if self.projector.position(conn) < written.position:
-                self.projector.catch_up()
+                self.projector.catch_up(until=written.position)
         return self.projector.reader()
 
     def close(self) -> None:

@@ -476,11 +476,17 @@ def events():
 @main.command()
 @click.option("--writes", default=2000, show_default=True, help="Observation writes per measurement.")
 @click.option("--threads", default=8, show_default=True, help="Concurrent writers for the group-commit test.")
-def bench(writes, threads):
+@click.option("--postgres", is_flag=True, help="Also on a throwaway local PostgreSQL (Debian's server binaries).")
+def bench(writes, threads, postgres):
     """Measure writes and rebuild against raw SQLite in the same run; print ratios."""
     from rarpa.cli.bench import run
 
     run(writes=writes, threads=threads, echo=click.echo)
+    if postgres:
+        from rarpa.cli.bench_postgres import run as run_postgres
+
+        click.echo("")
+        run_postgres(writes=writes, threads=threads, echo=click.echo)
 
 
 @main.command()

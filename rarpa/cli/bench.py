@@ -33,17 +33,20 @@ def _rate(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def _fresh_app(folder: Path, name: str, group_commit: bool = True) -> RecordApplication:
-    env = {"RARPA_DB": str(folder / f"{name}.sqlite3"), "RARPA_GROUP_COMMIT": "1" if group_commit else "0"}
+def _fresh_app(folder: Path, name: str, group_commit: bool = True, db: str | None = None) -> RecordApplication:
+    """A new record in ``folder``, or in ``db`` (a PostgreSQL URL of a fresh schema)."""
+    env = {"RARPA_DB": db or str(folder / f"{name}.sqlite3"), "RARPA_GROUP_COMMIT": "1" if group_commit else "0"}
+    if db:
+        env["RARPA_VIEWS"] = str(folder / f"{name}-views.sqlite3")
     return RecordApplication(Settings.from_env(env))
 
 
-def _seed(app: RecordApplication) -> list[tuple[str, str]]:
+def _seed(app: RecordApplication, learners: int = LEARNERS) -> list[tuple[str, str]]:
     """Providers, learners with an outcome and a target each: (learner, target)."""
     actor = system_actor("bench")
     app.register_provider(actor, "northfield", "Northfield College")
     pairs = []
-    for i in range(LEARNERS):
+    for i in range(learners):
         lid = app.enrol_learner(actor, name=f"Bench Learner {i}", date_of_birth="2006-01-01",
                                 provider="northfield").result
         oid = app.record_outcome(actor, lid, text="Travel independently", pfa_area="independent_living",
@@ -82,9 +85,10 @@ def raw_commits(folder: Path, count: int, synchronous: int) -> float:
     return _rate(count, elapsed)
 
 
-def app_writes(folder: Path, count: int, threads: int, group_commit: bool, name: str) -> tuple[float, RecordApplication]:
-    app = _fresh_app(folder, name, group_commit)
-    pairs = _seed(app)
+def app_writes(folder: Path, count: int, threads: int, group_commit: bool, name: str,
+               db: str | None = None) -> tuple[float, RecordApplication]:
+    app = _fresh_app(folder, name, group_commit, db)
+    pairs = _seed(app, max(LEARNERS, 2 * threads))  # every thread writes to learners of its own
     _write(app, pairs, 20)  # warm up: first loads, first keys
     per = count // threads
     workers = [threading.Thread(target=_write, args=(app, pairs[t::threads] if threads > 1 else pairs, per, t))

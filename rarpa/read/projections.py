@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
+from rarpa.read.rows import Rows
 from rarpa.read.stages import Stage
 from rarpa.read.stages.derived import Derived
 from rarpa.read.stages.ending import Ending
@@ -43,6 +44,7 @@ class ProgressProjection:
     STAGES: tuple[type[Stage], ...] = (People, Plan, Evidence, Photos, Family, Reviews, Ending)
 
     def __init__(self, db: sqlite_utils.Database):
+        db = Rows(db)  # plain SQL for the rows it writes (rebuilds are mostly this)
         self.db = db
         self.derived = Derived(db)
         stages = [stage(db, self.derived) for stage in self.STAGES]
@@ -123,10 +125,14 @@ class Projector:
             [PROJECTION, position],
         )
 
-    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+    def catch_up(self, on_batch: Callable[[int], None] | None = None, until: int | None = None) -> int:
         """Apply every event not yet applied, a batch per transaction (rows and
-        position together); returns the new position."""
+        position together); returns the new position. With ``until``: return
+        at once if another thread caught up that far while this one waited for
+        its turn (many writers answered by one catch-up, not one each)."""
         with self._lock:
+            if until is not None and (reached := self.position()) >= until:
+                return reached
             projection = ProgressProjection(self.db)
             while True:
                 self._conn.execute("BEGIN IMMEDIATE")

@@ -68,7 +68,12 @@ class RecordApplication(PeopleService, FamilyService, PhotoService, LearnerServi
         super().__init__(env=env)
         assert isinstance(self.recorder, (ChainedSQLiteRecorder, ChainedPostgresRecorder))
         self.recorder.group_commit = self.settings.group_commit
-        self.recorder.attach_signer(self.vault.signing_key(), on_signed=self._remember_head)
+        # The vault remembers the last head it saw signed, so a store put back
+        # behind its vault is noticed; on PostgreSQL both are one database,
+        # restored together or not at all, and the extra commit would cost a
+        # second fsync per write.
+        self.recorder.attach_signer(self.vault.signing_key(),
+                                    on_signed=None if self.settings.on_postgres else self._remember_head)
         # Our own cache rather than the library's, which brings a cached
         # aggregate up to date in place while other threads may be copying it.
         self.cache = AggregateCache(500)

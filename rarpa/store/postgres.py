@@ -108,6 +108,7 @@ class ChainedPostgresRecorder(GroupCommit, PostgresApplicationRecorder):
             "signed_at timestamptz NOT NULL)"
         ).format(Identifier(self.datastore.schema)))
         self._table = SQL("{}.{}").format(*table)
+        self._qualified = f"{self.datastore.schema}.{self.events_table_name}"  # for pg_get_serial_sequence
         self._head_table = SQL("{}.signed_head").format(Identifier(self.datastore.schema))
         self._start_group()
         self.signing_key: Ed25519PrivateKey | None = None
@@ -121,13 +122,29 @@ class ChainedPostgresRecorder(GroupCommit, PostgresApplicationRecorder):
         if self.signing_key is None:
             raise RuntimeError("the recorder has no signing key: open the store through RecordApplication")
         events = [e for events in lists for e in events]
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as c:
+        with self.datastore.get_connection() as conn, conn.pipeline() as pipeline, conn.transaction(), \
+                conn.cursor() as c:
+            # Two round trips: (lock, previous links, last log link, positions) then
+            # (rows, signed head, notify; commit).
             self._lock_table(c)
-            prev = self._previous_links(c, events)
-            c.execute(SQL("SELECT notification_id, log_hash FROM {} ORDER BY notification_id DESC LIMIT 1")
-                      .format(self._table))
-            row = c.fetchone()
-            log = bytes(row["log_hash"]) if row else GENESIS
+            wanted = self._wanted_links(events)
+            c.execute(SQL(
+                "SELECT originator_id, originator_version, chain_hash FROM {t} WHERE (originator_id, originator_version) "
+                "IN (SELECT * FROM unnest(%s::uuid[], %s::bigint[])) "
+                "UNION ALL (SELECT NULL, -1, log_hash FROM {t} ORDER BY notification_id DESC LIMIT 1) "
+                "UNION ALL SELECT NULL, -2, int8send(nextval(pg_get_serial_sequence(%s, 'notification_id'))) "
+                "FROM generate_series(1, %s)").format(t=self._table),
+                (list(wanted), list(wanted.values()), self._qualified, len(events)))
+            prev: dict[tuple[UUID, int], bytes] = {}
+            log, positions = GENESIS, []
+            for r in c.fetchall():
+                if r["originator_version"] == -1:
+                    log = bytes(r["chain_hash"])
+                elif r["originator_version"] == -2:
+                    positions.append(int.from_bytes(bytes(r["chain_hash"]), "big"))
+                else:
+                    prev[(r["originator_id"], r["originator_version"])] = bytes(r["chain_hash"])
+            positions.sort()  # one sequence, the table locked: consecutive, in the order given out
             ids_, versions, topics, states, chains, logs = [], [], [], [], [], []
             for e in events:
                 oid = e.originator_id if isinstance(e.originator_id, UUID) else UUID(str(e.originator_id))
@@ -142,35 +159,28 @@ class ChainedPostgresRecorder(GroupCommit, PostgresApplicationRecorder):
                 ids_.append(oid), versions.append(e.originator_version), topics.append(e.topic)
                 states.append(e.state), chains.append(chain), logs.append(log)
             c.execute(SQL(
-                "INSERT INTO {} (originator_id, originator_version, topic, state, chain_hash, log_hash) "
-                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::bytea[], %s::bytea[]) "
-                "RETURNING notification_id").format(self._table),
-                (ids_, versions, topics, states, chains, logs))
-            # Rows come back in the order the SELECT gave them (one statement,
-            # one sequence, the table locked): the same order as ``events``.
-            positions = [r["notification_id"] for r in c.fetchall()]
+                "INSERT INTO {} (notification_id, originator_id, originator_version, topic, state, chain_hash, "
+                "log_hash) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[], "
+                "%s::bytea[], %s::bytea[])").format(self._table),
+                (positions, ids_, versions, topics, states, chains, logs))
             head = self._sign(c, positions[-1], log) if positions else None
             self._notify_channel(c)
+            pipeline.sync()  # a clash (the same stream and version) is raised here, inside the transaction
         results, k = [], 0
         for events in lists:
             results.append(positions[k:k + len(events)])
             k += len(events)
         return results, head
 
-    def _previous_links(self, c, events: Sequence[StoredEvent]) -> dict[tuple[UUID, int], bytes]:
-        """The stored link of the event before each stream's first new event."""
-        wanted = {}
+    @staticmethod
+    def _wanted_links(events: Sequence[StoredEvent]) -> dict[UUID, int]:
+        """The version before each stream's first new event (whose stored link the next one follows)."""
+        wanted: dict[UUID, int] = {}
         for e in events:
             oid = e.originator_id if isinstance(e.originator_id, UUID) else UUID(str(e.originator_id))
             if e.originator_version > 1:
                 wanted.setdefault(oid, e.originator_version - 1)
-        if not wanted:
-            return {}
-        c.execute(SQL("SELECT originator_id, originator_version, chain_hash FROM {} "
-                      "WHERE (originator_id, originator_version) IN "
-                      "(SELECT * FROM unnest(%s::uuid[], %s::bigint[]))").format(self._table),
-                  (list(wanted), list(wanted.values())))
-        return {(r["originator_id"], r["originator_version"]): bytes(r["chain_hash"]) for r in c.fetchall()}
+        return wanted
 
     def _sign(self, c, position: int, log: bytes) -> SignedHead:
         assert self.signing_key is not None
