@@ -6,7 +6,7 @@ RARPA := $(VENV)/bin/rarpa
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install system-deps chromium postgres demo serve bench rebuild verify clean
+.PHONY: run test test-sqlite test-postgres crash install system-deps chromium postgres demo serve bench load rebuild verify clean
 
 # The virtual environment is (re)made when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,11 @@ test: install chromium postgres  ## install what tests need and run them all, on
 	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
 	$(PY) -m pytest --store=postgres $(PYTEST_ARGS)
 
+# kill -9 under load, 20 times on each store (the suite runs 3).
+crash: install postgres
+	RARPA_CRASH_KILLS=20 $(PY) -m pytest -q -p no:cacheprovider --store=sqlite tests/test_crash.py
+	RARPA_CRASH_KILLS=20 $(PY) -m pytest -q -p no:cacheprovider --store=postgres tests/test_crash.py
+
 test-sqlite: install chromium
 	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
 
@@ -64,6 +69,14 @@ serve: install
 
 bench: install
 	$(RARPA) bench
+
+# Load test over HTTP on 127.0.0.1 (rarpa/cli/load.py), about 4 minutes per store:
+# saturation against a bare endpoint (best of 3 rounds), then a 2-minute classroom day;
+# on SQLite, then on a throwaway PostgreSQL. LOAD_ARGS adds options (rarpa load --help).
+LOAD_ARGS ?=
+load: install postgres
+	$(RARPA) load --rounds 3 --seconds 15 --classroom-seconds 120 --json var/load-sqlite.json $(LOAD_ARGS)
+	$(RARPA) load --rounds 3 --seconds 15 --classroom-seconds 120 --json var/load-postgres.json --postgres $(LOAD_ARGS)
 
 rebuild: install
 	$(RARPA) rebuild

@@ -18,8 +18,6 @@ the vault file), so nothing waits.
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -28,6 +26,8 @@ from playwright.sync_api import expect
 
 from tests import test_browser as shared
 from tests.localhost import serving
+from rarpa.config import Settings
+from tests.rawstore import raw_vault
 from tests.test_browser import (PASSWORD, ROOT, TUTOR, Server, axe, learner_id, observation_counts, outbox_items,
                                 record, shot, sign_in, target_id_of, wait_for_controller, wait_until)
 
@@ -46,7 +46,7 @@ def store(tmp_path_factory):
     shared._cli(["demo", "--learners", "3"], env, folder)
     token = shared._cli(["token", "create", TUTOR], env, folder).strip()
     with serving(env, ROOT, folder / "serve.log") as served:
-        yield Server(served.base, token), folder / "rarpa-vault.sqlite3"
+        yield Server(served.base, token), Settings.from_env(env)
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +54,13 @@ def server(store):
     return store[0]
 
 
-def signing_key(vault: Path) -> bytes:
-    with sqlite3.connect(f"file:{vault}?mode=ro", uri=True) as conn:
+def signing_key(settings: Settings) -> bytes:
+    """The key the server signs session cookies with, read from its vault (either store)."""
+    with raw_vault(settings) as conn:
         return bytes(conn.execute("SELECT value FROM secrets WHERE name = 'session-signing-key'").fetchone()[0])
 
 
-def as_if_earlier(context, server: Server, vault: Path, **seconds_ago: int) -> None:
+def as_if_earlier(context, server: Server, vault: Settings, **seconds_ago: int) -> None:
     """Rewrite the browser's session cookie so that its moments (web/sessions.py:
     seen, password_at, signed_in_at) lie that many seconds further in the past."""
     app = Flask("cookie")

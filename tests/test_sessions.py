@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import sys
 import subprocess
 import time
@@ -36,6 +35,7 @@ from rarpa.service.access import system_actor
 from tests.conftest import PASSWORD
 from tests.test_web import sign_in, token_of
 from tests.localhost import db_env
+from tests.rawstore import raw
 from web import sessions
 
 LEAD, ADMIN, TUTOR = "lead@example.org", "admin@example.org", "tutor@example.org"
@@ -444,12 +444,15 @@ def store(tmp_path, app, system):
 
 def rarpa(env, *args, password: str):
     return subprocess.run([sys.executable, "-m", "rarpa.cli", *args], env=env, input=password + "\n",
-                          capture_output=True, text=True, cwd=Path(env["RARPA_DB"]).parent, timeout=120)
+                          capture_output=True, text=True, cwd=Path(env["RARPA_VIEWS"]).parent, timeout=120)
 
 
 def stored(env) -> int:
-    with sqlite3.connect(env["RARPA_DB"]) as conn:
+    conn = raw(Settings.from_env(env))
+    try:
         return conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("password, message", [REFUSED[i] for i in (0, 1, 2, 4, 6)],
