@@ -44,7 +44,7 @@ TABLET = {"width": 820, "height": 1180}
 PHONE = {"width": 390, "height": 844}
 ZOOM_200 = {"width": 410, "height": 590}  # the tablet at 200% zoom, in CSS pixels
 
-WAIT_MS = 5000  # Playwright's bound on any one wait
+WAIT_MS = 10_000  # Playwright's bound on any one wait (a bound, not a timing check: CPUs are shared)
 SUBPROCESS_LIMIT = 120  # seconds: a safety net against a hung command
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SENSITIVE_WORDS = ["ehcp", "diagnos", "date of birth", "photograph"]
@@ -260,7 +260,7 @@ def axe(page, label: str) -> None:
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, timeout=3 * WAIT_MS)
 
 
 # --- 1. signing in -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ MAKE_MS = 60_000  # the bound on making a ZIP (a PDF is rendered for the transfe
 def download(page, button: str) -> dict[str, bytes]:
     """Press a download button on the page; the ZIP's files, after checking its manifest."""
     with page.expect_download(timeout=MAKE_MS) as started:
-        page.get_by_role("button", name=button).click()
+        page.get_by_role("button", name=button).click(timeout=MAKE_MS)  # the click waits for the answer too
     with open(started.value.path(), "rb") as f:
         data = f.read()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -72,8 +72,9 @@ def open_offline(browser, path, name: str):
         assert page.evaluate("document.scripts.length") == 0
         assert page.evaluate("performance.getEntriesByType('resource').length") == 0  # nothing fetched
         assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]  # no sideways scrolling
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-        page.screenshot(path=str(SHOTS / f"{name}-top.png"))
+        # A full page of a long record: generous, CPUs are shared (a screenshot is not what is tested).
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, timeout=MAKE_MS)
+        page.screenshot(path=str(SHOTS / f"{name}-top.png"), timeout=MAKE_MS)
         return page.locator("body").inner_text(timeout=WAIT_MS)
     finally:
         context.close()
