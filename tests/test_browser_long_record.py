@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from rarpa.cli.bench import five_year_learner
+from rarpa.cli.five_years import five_year_learner
 from rarpa.config import Settings
 from rarpa.read.rating_summary import RECENT
 from rarpa.service.access import system_actor

@@ -83,8 +83,18 @@ def serve(host, port, threads):
 
 @main.command()
 @click.option("--learners", default=14, show_default=True, help="How many learners to create.")
-def demo(learners):
-    """Load realistic demo data (idempotent: running it again adds nothing)."""
+@click.option("--scale", default=None, metavar="N", help="Instead: N generated learners with years of history "
+              "each, into an empty store (README, `rarpa demo --scale`).")
+@click.option("--years", default=None, metavar="Y", help="With --scale: years of history per learner [default: 5].")
+@click.option("--seed", default=None, help="With --scale: the same seed and --today give the same record [default: 1].")
+@click.option("--today", default=None, metavar="YYYY-MM-DD", help="With --scale: the day the history ends.")
+def demo(learners, scale, years, seed, today):
+    """Load realistic demo data (idempotent: running it again adds nothing).
+    With --scale N: N generated learners, five years each, into an empty store."""
+    if (scale, years, seed, today) != (None, None, None, None):
+        from rarpa.cli.scale import run_command
+
+        return run_command(scale, years=years, seed=seed, today=today)
     from rarpa.cli.demo import load_demo
 
     app = _app()
@@ -489,6 +499,42 @@ def bench(writes, threads, postgres):
         run_postgres(writes=writes, threads=threads, echo=click.echo)
 
 
+@main.command("load")
+@click.option("--seconds", default=15.0, show_default=True, type=click.FloatRange(0.5, 900),
+              help="Saturation: seconds per endpoint per round.")
+@click.option("--clients", default=32, show_default=True, type=click.IntRange(1, 256),
+              help="Saturation: concurrent closed-loop clients.")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 10),
+              help="Saturation: rounds (bare, then observation); best kept.")
+@click.option("--tablets", default=200, show_default=True, type=click.IntRange(1, 2000),
+              help="Classroom: tablets, in classes of 8.")
+@click.option("--classroom-seconds", default=120.0, show_default=True, type=click.FloatRange(1, 900),
+              help="Classroom: seconds of open-loop load.")
+@click.option("--compressed", is_flag=True, help="Classroom: a burst per class every 5 s instead of 60 s.")
+@click.option("--postgres", is_flag=True, help="On a throwaway local PostgreSQL (or RARPA_DB=postgresql://127.0.0.1...).")
+@click.option("--nodes", default=1, show_default=True, type=click.IntRange(1, 4),
+              help="With PostgreSQL: `rarpa serve` nodes, round-robin.")
+@click.option("--json", "json_out", default=None, type=click.Path(dir_okay=False), help="Also write the report here.")
+def load_command(seconds, clients, rounds, tablets, classroom_seconds, compressed, postgres, nodes, json_out):
+    """Load test over HTTP on 127.0.0.1 (rarpa/cli/load.py): the record-observation
+    endpoint against a bare Flask endpoint on the same server, then a classroom day."""
+    import os
+
+    load_test = importlib.import_module("rarpa.cli.load")  # not `from rarpa.cli import load`: this function's name
+
+    db = os.environ.get("RARPA_DB", "")
+    given = db if db.startswith(("postgres://", "postgresql://")) else None
+    report = load_test.run(seconds=seconds, clients=clients, rounds=rounds, tablets=tablets,
+                           classroom_seconds=classroom_seconds, compressed=compressed, postgres=postgres,
+                           postgres_url=given, nodes=nodes, echo=click.echo)
+    if json_out:
+        os.makedirs(os.path.dirname(json_out) or ".", exist_ok=True)
+        with open(json_out, "w") as f:
+            f.write(load_test.report_json(report))
+    if wrong := load_test.problems(report):
+        _fail("; ".join(wrong))
+
+
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=str))
 def backup(folder):
@@ -537,6 +583,17 @@ def restore(folder):
                f"head signed by the application at event {report.signed_head or 0}")
     click.echo(f"restored the backup of {manifest['taken_at']} (up to event {manifest['last_notification_id']}) "
                f"into {settings.db}; run `rarpa erase` again for anyone erased since it was taken")
+
+
+@main.command("migrate-store")
+@click.argument("target_url")
+def migrate_store(target_url):
+    """Copy this SQLite store (RARPA_DB, its vault and photos) into an empty
+    PostgreSQL schema, in one transaction, and check the copy is the same
+    (README, Moving from SQLite to PostgreSQL). Stop `rarpa serve` first."""
+    from rarpa.store.migrate import command
+
+    command(target_url)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def page_timing(folder: Path, repeats: int = 15) -> dict:
     record, and of the bare endpoint. Returns {"pages": {years: {...}}, "bare_seconds": ...}."""
     from flask import Flask
 
-    from rarpa.cli.bench import five_year_learner
+    from rarpa.cli.five_years import five_year_learner
     from web import create_app
     from web.services import Services
 
