@@ -124,6 +124,9 @@ def test_confirm_it_is_you_before_the_transfer_pack(context_page, store):
     sign_in(page, server, LEAD)
     lid = learner_id(0)
     page.goto(server.url(f"/learners/{lid}"))
+    # Every request the page makes refreshes the session cookie: let them finish
+    # first, or a late answer puts back the cookie rewritten below.
+    page.wait_for_load_state("networkidle")
     as_if_earlier(context, server, vault, password_at=10 * 60)  # the password typed ten minutes ago
 
     page.get_by_role("button", name="Transfer pack (ZIP)").click()
