@@ -27,7 +27,6 @@ from rarpa.service.application import RecordApplication
 from tests.conftest import PASSWORD
 from tests.test_web import sign_in, token_of
 from tests.test_erasure_web import field_error
-from tests.localhost import db_env
 
 NEW_PASSWORD = "kettle lantern orchard"
 TUTOR2 = "tutor2@example.org"
@@ -472,11 +471,12 @@ def test_the_cli_invites_and_deactivates_through_the_same_service(site):
 
 
 # --- a store written by an earlier release ---------------------------------------------------------------------
+@pytest.mark.sqlite_file  # a store written by an earlier release: SQLite files
 def test_users_of_an_older_release_are_active_and_their_caseload_events_read_as_version_2(tmp_path):
     source = Path(__file__).parent / "stores" / "release-f0837a6"
     for name in ("rarpa.sqlite3", "rarpa-views.sqlite3", "rarpa-vault.sqlite3"):
         shutil.copy(source / name, tmp_path / name)
-    settings = Settings.from_env({**db_env(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
+    settings = Settings.from_env({"RARPA_DB": str(tmp_path / "rarpa.sqlite3"), "RARPA_PASSWORD_PROFILE": "cheapest"})
     app = RecordApplication(settings)
     projector = Projector(settings.views, app)  # shape 5: rebuilt when opened
     try:

@@ -200,3 +200,24 @@ def test_a_writer_answered_by_another_writers_catch_up_opens_no_transaction(app,
     assert len(batches) == 1
     projector.catch_up()  # without `until`, it always looks for more
     assert len(batches) == 2
+
+
+def test_every_learner_table_and_todays_last_context_are_read_by_index(projector):
+    """At 2,000 learners a learner page took a second: tables read by learner
+    were scanned whole. Each table that holds a learner's rows is found by
+    learner_id through an index, and Today's "last context you recorded in" too."""
+    from rarpa.read.tables import LEARNER_TABLES
+
+    conn = projector.reader()
+
+    def plan(sql: str) -> str:
+        return " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, ["x"] * sql.count("?")))
+
+    for table in LEARNER_TABLES:
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info([{table}])")}
+        if "learner_id" in columns:
+            found = plan(f"SELECT * FROM [{table}] WHERE learner_id=?")
+            assert "INDEX" in found or "PRIMARY KEY" in found, (table, found)
+    found = plan("SELECT context FROM observations WHERE recorded_by=? AND context IS NOT NULL "
+                 "ORDER BY recorded_at DESC, seq DESC LIMIT 1")
+    assert "recorded_by" in found and "TEMP B-TREE" not in found, found
