@@ -31,6 +31,10 @@ from rarpa.cli.demo_content import LEARNERS
 from tests.localhost import http_get, serving
 from tests.localhost import db_env
 
+# The fixtures copy one demo's SQLite files for each test (sqlite3's backup): on PostgreSQL the
+# commands are run by tests/test_postgres_nodes.py and tests/test_migrate_store.py instead.
+pytestmark = pytest.mark.sqlite_file
+
 RARPA_SCRIPT = Path(sys.executable).parent / "rarpa"
 DEMO_PASSWORD = "demo-password-for-tests"
 STORE_FILES = ("rarpa.sqlite3", "rarpa-views.sqlite3", "rarpa-vault.sqlite3")
@@ -73,7 +77,7 @@ def run_cli(args, env, input: str | None = "", cwd: Path | None = None) -> subpr
         input=input,
         capture_output=True,
         text=True,
-        cwd=cwd or Path(env["RARPA_DB"]).parent,
+        cwd=cwd or Path(env.get("RARPA_VIEWS") or env["RARPA_DB"]).parent,
         timeout=SUBPROCESS_LIMIT,
     )
 
