@@ -187,7 +187,8 @@ def test_the_copy_verifies_through_the_cli_and_says_what_it_moved(moved):
     before = moved["before"]
     assert before["snapshots"] >= 1 and before["photos"] == 1  # Dev's snapshot; Amy's photo (Cara's went)
     assert f"migrated {before['events']:,} events" in moved["out"]
-    assert "1 photos" in moved["out"] and "(1 destroyed)" in moved["out"]
+    assert ", 1 photo," in moved["out"] and "(1 destroyed)" in moved["out"]
+    assert f"{len(before['access'])} access-log entries" in moved["out"]
     assert "events/s" in moved["out"] and "the read model the same row for row" in moved["out"]
     checked = run(["verify"], target_env(moved["url"], moved["folder"]))
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -267,6 +268,38 @@ def test_the_access_log_arrives_with_its_chain(source, moved):
         walked = list(access_log.walk(conn))
     assert copied[:len(before)] == [(i, bytes(h)) for i, h in before]
     assert walked and all(ok for _, ok, _ in walked)
+
+
+def test_a_copy_that_is_not_the_same_exits_1_naming_what_differs(source, postgres, monkeypatch):
+    """Whatever goes wrong between the copy and the checks (here: an
+    access-log entry and the photo lost on the way) is named, and the exit
+    status says so."""
+    from click.testing import CliRunner
+
+    from rarpa.cli import main
+    from rarpa.store import migrate
+
+    url = postgres.schema_url(f"lossy_{uuid.uuid4().hex[:8]}")
+    real_copy = migrate.copy
+
+    def lossy_copy(settings, target, **kw):
+        counts = real_copy(settings, target, **kw)
+        with psycopg.connect(target) as conn:
+            conn.execute("DELETE FROM access_log WHERE id=(SELECT MAX(id) FROM access_log)")
+            conn.execute("DELETE FROM photo_files")
+        return counts
+
+    monkeypatch.setattr(migrate, "copy", lossy_copy)
+    result = CliRunner().invoke(main, ["migrate-store", url], env=source.env())
+    assert result.exit_code == 1, result.output
+    entries, photos = len(source.counts()["access"]), source.counts()["photos"]
+    assert f"error: the copy is not the same as the source: photos: {photos} on the source, 0 on the target" \
+        in result.stderr
+    assert f"access-log entries: {entries} on the source, {entries - 1} on the target" in result.stderr
+    amy_photo = source.photos["amy"][1]
+    assert f"the target does not verify: learner {source.learners['amy']['lid']}: photo {amy_photo} (photo) is " \
+        "named by its event but is not kept" in result.stderr
+    assert "DROP SCHEMA" in result.stderr
 
 
 # --- refused, with one line, and nothing written ------------------------------------------------------

@@ -493,79 +493,117 @@ def _head_words(head) -> str:
 
 
 class ReadModels:
-    """The read model rebuilt from each store into a file of its own, each in
+    """The read model rebuilt from each store into a file of its own, each by
     a process of its own (a rebuild is mostly Python: alongside the copy and
     the checks, on a second core, it costs little of the wait), then compared
-    row for row. A builder stays until the files are compared and, should
-    the migration be killed meanwhile, deletes its file (it holds names).
-    They share only plain numbers, never a lock: a migration killed while
-    holding one would leave its builders waiting for ever."""
-
-    BUILDING, BUILT, FAILED = 0, 1, 2
+    row for row. A builder says how far it is on its standard output, then
+    waits on its standard input to be released; should the migration be
+    killed meanwhile, it deletes its file (it holds names) and goes."""
 
     def __init__(self, folder: Path):
-        import multiprocessing
-
         self.folder = folder
-        self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or connections shared
-        self._release = self._context.RawValue("b", 0)
-        self._builders: dict[str, tuple] = {}
+        self._builders: dict[str, _Builder] = {}
 
     def path(self, label: str) -> Path:
         return self.folder / f"{label}-views.sqlite3"
 
     def start(self, label: str, settings: Settings) -> None:
-        applied, state = self._context.RawValue("q", 0), self._context.RawValue("b", self.BUILDING)
-        proc = self._context.Process(target=build_read_model, name=f"rarpa-migrate-{label}-read-model", daemon=True,
-                                     args=(settings, str(self.path(label)), applied, state, self._release,
-                                           os.getpid()))
-        proc.start()
-        self._builders[label] = (proc, applied, state)
+        self._builders[label] = _Builder(settings, self.path(label))
 
     def compare(self, events: int, progress: Progress = _no_progress) -> tuple[list[str], int, int]:
         """Wait for both files, then compare them: (differences, rows compared, learners)."""
         with progress(events * len(self._builders), "Read models from both  ") as bar:
             shown = 0
-            while any(state.value == self.BUILDING and proc.is_alive() for proc, _, state in self._builders.values()):
-                now = sum(applied.value for _, applied, _ in self._builders.values())
+            while not all(b.finished() for b in self._builders.values()):
+                now = sum(b.applied for b in self._builders.values())
                 bar.update(now - shown)
                 shown = now
                 time.sleep(0.2)
-        for label, (proc, _, state) in self._builders.items():
-            if state.value != self.BUILT:
-                proc.join()
-                error = self.path(label).with_suffix(".error")
-                why = error.read_text() if error.exists() else f"exit status {proc.exitcode}"
-                return [f"the read model could not be built from the {label}: {why}"], 0, 0
+        for label, builder in self._builders.items():
+            if not builder.built:
+                return [f"the read model could not be built from the {label}: {builder.why()}"], 0, 0
         return compare_views(self.path("source"), self.path("target"))
 
     def stop(self) -> None:
-        self._release.value = 1
-        for proc, _, _ in self._builders.values():
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+        for builder in self._builders.values():
+            builder.stop()
 
 
-def build_read_model(settings: Settings, path: str, applied, state, release, parent: int) -> None:
-    """(In a process of its own.) Rebuild the read model of the store
-    ``settings`` names into ``path`` (``applied`` counts the events), say it
-    is built (``state``), and wait for ``release``; if the migration that
-    started it (``parent``, the process id: it may be gone before this one
-    has even started) is gone before that, delete the file and leave nothing
-    behind."""
+class _Builder:
+    def __init__(self, settings: Settings, path: Path):
+        import json
+        import subprocess
+        import sys
+        import threading
+
+        self.path = path
+        self.applied, self.built, self.error = 0, False, ""
+        spec = json.dumps({"settings": dataclasses.asdict(settings), "path": str(path), "parent": os.getpid()})
+        self._log = open(path.with_suffix(".log"), "w")
+        self.proc = subprocess.Popen([sys.executable, "-c", "from rarpa.store.migrate import builder; builder()", spec],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True)
+        self._reader = threading.Thread(target=self._read, name=f"rarpa-migrate-{path.stem}", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            word, _, rest = line.rstrip("\n").partition(" ")
+            if word == "applied":
+                self.applied += int(rest)
+            elif word == "built":
+                self.built = True
+            elif word == "error":
+                self.error = rest
+
+    def finished(self) -> bool:
+        return self.built or self.proc.poll() is not None
+
+    def why(self) -> str:
+        self._reader.join(timeout=5)
+        if self.error:
+            return self.error
+        self._log.flush()
+        lines = self.path.with_suffix(".log").read_text().strip().splitlines()
+        return lines[-1] if lines else f"exit status {self.proc.returncode}"
+
+    def stop(self) -> None:
+        """Release a builder that is done (its file is then the caller's to
+        remove); end one still at work."""
+        import subprocess
+
+        if self.built and self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("release\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+        self._reader.join(timeout=5)
+        self._log.close()
+
+
+def builder() -> None:
+    """A read-model builder (``python -c``, started by ReadModels): rebuild
+    the read model of the store the settings name into the path given, say
+    ``applied N`` as it goes and ``built`` at the end, then wait for
+    ``release`` on standard input. Standard input ending without it (the
+    migration was killed), or the migration gone mid-build: delete the file,
+    and the migration's folder if that leaves it empty."""
+    import json
     import sys
 
     from rarpa.read.projections import Projector
 
-    def parent_gone() -> bool:
-        return os.getppid() != parent
+    spec = json.loads(sys.argv[1])
+    settings, path, parent = Settings(**spec["settings"]), spec["path"], spec["parent"]
 
     def step(count: int) -> None:
-        if parent_gone():
+        if os.getppid() != parent:
             raise SystemExit(3)
-        applied.value += count
+        print(f"applied {count}", flush=True)
 
     try:
         app = RecordApplication(settings)
@@ -577,22 +615,23 @@ def build_read_model(settings: Settings, path: str, applied, state, release, par
                 projector.close()
         finally:
             app.close()
-        state.value = ReadModels.BUILT
-        while not release.value:
-            if parent_gone():
-                raise SystemExit(3)
-            time.sleep(0.2)
+        print("built", flush=True)
+        if sys.stdin.readline().strip() != "release":
+            raise SystemExit(3)
     except BaseException as e:
-        state.value = ReadModels.FAILED
         for leftover in (path, f"{path}-wal", f"{path}-shm"):
             Path(leftover).unlink(missing_ok=True)
-        if parent_gone():  # nobody else will remove the migration's folder: remove it if that leaves it empty
+        if isinstance(e, SystemExit) or os.getppid() != parent:  # nobody else will remove the migration's folder
+            Path(path).with_suffix(".log").unlink(missing_ok=True)
             try:
                 Path(path).parent.rmdir()
             except OSError:
                 pass
-        elif not isinstance(e, SystemExit):
-            Path(path).with_suffix(".error").write_text(f"{type(e).__name__}: {e}")
+        else:
+            try:
+                print(f"error {type(e).__name__}: {e}", flush=True)
+            except OSError:
+                pass
         sys.exit(1)
 
 
@@ -616,9 +655,11 @@ def compare_views(ours: Path, theirs: Path) -> tuple[list[str], int, int]:
                 if a != b:
                     # Named by its key only: the rows hold names and notes.
                     ka, kb = _key_words(a, at), _key_words(b, at)
-                    differences.append(f"the read model's {name}: {ka} is not the same built from the target" if ka == kb
-                                       else f"the read model's {name}: at row {index + 1}, {ka} built from the "
-                                            f"source, {kb} from the target")
+                    if ka == kb:
+                        differences.append(f"the read model's {name}: {ka} is not the same built from the target")
+                    else:
+                        differences.append(f"the read model's {name}: at row {index + 1}, {ka} built from the "
+                                           f"source, {kb} from the target")
                     break
                 rows += 1
         learners = conn.execute("SELECT COUNT(*) FROM main.learners").fetchone()[0]
@@ -652,11 +693,11 @@ def command(target: str) -> None:
         sys.exit(1)
     c = done.counts
     rate = c["events"] / done.copy_seconds if done.copy_seconds else 0.0
-    click.echo(f"migrated {c['events']:,} events in {c['streams']:,} streams, "
-               f"{c['snapshots']:,} snapshots, {c['stream_keys']:,} keys ({c['destroyed_keys']:,} destroyed), "
-               f"{c['photos']:,} photos, {c['api_tokens']:,} API tokens and {c['access_log']:,} access-log entries "
-               f"into {done.where} in {done.seconds:.1f} s (the copy {done.copy_seconds:.1f} s: "
-               f"{rate:,.0f} events/s)")
+    click.echo(f"migrated {_n(c['events'], 'event')} in {_n(c['streams'], 'stream')}, "
+               f"{_n(c['snapshots'], 'snapshot')}, {_n(c['stream_keys'], 'key')} ({c['destroyed_keys']:,} destroyed), "
+               f"{_n(c['photos'], 'photo')}, {_n(c['api_tokens'], 'API token')} and "
+               f"{_n(c['access_log'], 'access-log entry', 'access-log entries')} into {done.where} in "
+               f"{done.seconds:.1f} s (the copy {done.copy_seconds:.1f} s: {rate:,.0f} events/s)")
     click.echo("time taken: " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in done.phases.items()))
     if done.differences:
         click.secho(f"error: the copy is not the same as the source: {done.differences[0]}", fg="red", err=True)
@@ -670,3 +711,7 @@ def command(target: str) -> None:
                f"same row for row ({done.read_model_rows:,} rows); every count the same")
     click.echo("next: stop using the SQLite store and point every node at the target (RARPA_DB=TARGET_URL); "
                "positions are the same, so a read-model file built from the SQLite store goes on from where it is")
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
