@@ -92,6 +92,7 @@ def test_a_short_compressed_load_run_loses_and_doubles_nothing():
                      "client_cpu_ms_per_request"):
             assert finite(r[name]), (name, r[name])
         assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] <= r["max_ms"]
+    assert finite(classroom["from_sending_p95_ms"]) and classroom["from_sending_p95_ms"] <= classroom["max_ms"]
     assert finite(saturation["ratio"]) and finite(saturation["ratio_median"])
     assert saturation["ratio"] == saturation["observation"]["per_second"] / saturation["bare"]["per_second"]
     if on_postgres:

@@ -364,6 +364,7 @@ class Tally:
 
     latencies: list[float] = field(default_factory=list)  # seconds, answered requests (any status)
     lags: list[float] = field(default_factory=list)  # open loop: seconds a request went later than scheduled
+    sending: list[float] = field(default_factory=list)  # open loop: seconds from sending to the whole answer
     statuses: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)  # no answer: the exception's name
     acked: list[tuple[str, str]] = field(default_factory=list)  # (learner, observation id) answered 201
@@ -375,6 +376,7 @@ class Tally:
     def merge(self, other: Tally) -> None:
         self.latencies += other.latencies
         self.lags += other.lags
+        self.sending += other.sending
         self.statuses.update(other.statuses)
         self.failures.update(other.failures)
         self.acked += other.acked
@@ -555,6 +557,7 @@ def classroom(ports: list[int], token: str, pairs: list[Pair], schedule: list[Sc
                     continue
                 end = time.perf_counter()
                 tally.latencies.append(end - due)
+                tally.sending.append(end - sent_at)
                 tally.statuses[status] += 1
                 if status == 201:
                     tally.acked.append((job.pair.learner, oid))
@@ -589,6 +592,7 @@ def classroom(ports: list[int], token: str, pairs: list[Pair], schedule: list[Sc
     out["scheduled"] = len(schedule)
     out["lag_p99_ms"] = percentile([x * 1000 for x in total.lags], 99)
     out["lag_max_ms"] = max(total.lags) * 1000 if total.lags else float("nan")
+    out["from_sending_p95_ms"] = percentile([x * 1000 for x in total.sending], 95)
     out["tally"] = total
     return out
 
@@ -849,7 +853,8 @@ def lines(report: dict) -> list[str]:
            head,
            _row(f"{c['scheduled']:,} scheduled observations", c, pg(c)),
            f"p95 {c['p95_ms']:.1f} ms (goal <= 50 ms{', at the real rate' if c['compressed'] else ''}); "
-           f"the client sent late by at most {c['lag_max_ms']:.1f} ms (p99 {c['lag_p99_ms']:.1f} ms)",
+           f"the client sent late by at most {c['lag_max_ms']:.1f} ms (p99 {c['lag_p99_ms']:.1f} ms); "
+           f"p95 from the moment each was sent {c['from_sending_p95_ms']:.1f} ms",
            "",
            f"Stored: {k['acknowledged']:,} observations acknowledged, {k['stored']:,} stored; "
            f"stored twice {len(k['stored_twice'])}, acknowledged but not stored {len(k['acknowledged_not_stored'])}, "
