@@ -35,6 +35,21 @@ def http_get(url: str, token: str | None = None) -> tuple[int, dict, bytes]:
         return e.code, e.headers, e.read()
 
 
+def post_json(url: str, token: str, body: dict) -> tuple[int, dict]:
+    """(status, JSON body) of a POST of ``body`` to 127.0.0.1 with a bearer token;
+    HTTP errors are returned, not raised."""
+    import json
+
+    assert url.startswith("http://127.0.0.1:"), url
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
 @dataclass
 class Served:
     """A real `rarpa serve` process on 127.0.0.1 and where its output goes."""

@@ -37,8 +37,8 @@ from rarpa.service.application import RecordApplication
 from rarpa.store import backup as backups
 from rarpa.store.verify import verify
 from tests.conftest import observation
-from tests.localhost import start_server, stop_server, store_env, three_learners_on_a_caseload
-from tests.test_erasure import post_json, traces
+from tests.localhost import start_server, stop_server, store_env, three_learners_on_a_caseload, post_json
+from tests.test_erasure import traces
 
 pytestmark = pytest.mark.sqlite_file  # `rarpa backup` copies SQLite files; on PostgreSQL it says pg_dump (tests/test_postgres.py)
 

@@ -5,13 +5,11 @@ and the cohort's anonymous counts stay as they were."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,7 +22,7 @@ from rarpa.service.access import system_actor
 from rarpa.service.application import RecordApplication
 from tests.conftest import observation
 from rarpa.config import Settings
-from tests.localhost import http_get, start_server, stop_server
+from tests.localhost import http_get, post_json, start_server, stop_server
 from tests.rawstore import raw_vault
 
 NAME = "Zofia Wróblewska-Quint"
@@ -32,17 +30,6 @@ PREFERRED = "Zosia"
 BIRTH = "2006-02-17"
 NOTE = "Zosia poured her own drink at the cafe counter without a prompt"
 OUTCOME = "Zosia travels to her work placement at the garden centre on her own"
-
-
-def post_json(url: str, token: str, body: dict) -> tuple[int, dict]:
-    assert url.startswith("http://127.0.0.1:")
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
 
 
 def traces(folder: Path, needles: dict[str, bytes]) -> list[str]:

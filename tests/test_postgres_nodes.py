@@ -18,8 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +26,7 @@ import pytest
 
 pytestmark = pytest.mark.postgres_only
 
-from tests.localhost import http_get, start_server, stop_server, store_env, three_learners_on_a_caseload
+from tests.localhost import http_get, post_json, start_server, stop_server, store_env, three_learners_on_a_caseload
 
 PASSWORD = "correct horse battery"
 LIMIT = 30  # seconds: a bound on every wait, never a timing check
@@ -40,15 +38,7 @@ def cli(env: dict, folder: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def post(base: str, token: str, path: str, body: dict) -> tuple[int, dict]:
-    url = f"{base}/api/v1{path}"
-    assert url.startswith("http://127.0.0.1:"), url
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    return post_json(f"{base}/api/v1{path}", token, body)
 
 
 def get_json(base: str, token: str, path: str) -> tuple[int, object]:
