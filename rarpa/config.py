@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def is_postgres(url: str) -> bool:
+    """Whether a store setting names a PostgreSQL database rather than a SQLite file."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
 @dataclass(frozen=True)
 class Settings:
     db: str  # event store: a SQLite file path, or a postgresql:// URL
@@ -37,12 +42,12 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         db = env.get("RARPA_DB") or "./var/rarpa.sqlite3"
-        if db.startswith(("postgres://", "postgresql://")):
+        if is_postgres(db):
             # Every node shares the events, the vault and the photos in the
             # database; each keeps its own read model in a local file.
             views = env.get("RARPA_VIEWS") or "./var/rarpa-views.sqlite3"
             vault = env.get("RARPA_VAULT") or db
-            if not vault.startswith(("postgres://", "postgresql://")):
+            if not is_postgres(vault):
                 raise SystemExit("RARPA_VAULT: with RARPA_DB on PostgreSQL the vault is kept there too; "
                                  "leave RARPA_VAULT unset")
         else:
@@ -71,11 +76,11 @@ class Settings:
 
     @property
     def on_postgres(self) -> bool:
-        return self.db.startswith(("postgres://", "postgresql://"))
+        return is_postgres(self.db)
 
     def ensure_dirs(self) -> None:
         for path in (self.db, self.views, self.vault):
-            if not path.startswith(("postgres://", "postgresql://")):
+            if not is_postgres(path):
                 Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
 
 

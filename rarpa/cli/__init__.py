@@ -15,7 +15,7 @@ import click
 
 from rarpa.service.access import Forbidden, NotFound, system_actor
 from rarpa.service.application import Erased, RecordApplication
-from rarpa.config import Settings
+from rarpa.config import Settings, is_postgres
 from rarpa.record import RuleBroken
 
 
@@ -523,7 +523,7 @@ def load_command(seconds, clients, rounds, tablets, classroom_seconds, compresse
     load_test = importlib.import_module("rarpa.cli.load")  # not `from rarpa.cli import load`: this function's name
 
     db = os.environ.get("RARPA_DB", "")
-    given = db if db.startswith(("postgres://", "postgresql://")) else None
+    given = db if is_postgres(db) else None
     report = load_test.run(seconds=seconds, clients=clients, rounds=rounds, tablets=tablets,
                            classroom_seconds=classroom_seconds, compressed=compressed, postgres=postgres,
                            postgres_url=given, nodes=nodes, echo=click.echo)

@@ -14,7 +14,7 @@ never blocked. Each commit NOTIFYs the channel the other nodes listen on.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,12 +22,9 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from rarpa.config import is_postgres  # noqa: F401 (imported from here by the vault, photos and migrate)
 from rarpa.store.group import GroupCommit, SignedHead
 from rarpa.store.sqlite import GENESIS, head_message, link_hash, log_link
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "postgresql://"))
 
 
 def schema_of(url: str) -> str:
@@ -43,14 +40,13 @@ def schema_of(url: str) -> str:
 
 def check_reachable(url: str, timeout: float = 5.0) -> None:
     """Stop with one readable line when the server cannot be reached (rather
-    than a pool retrying, then a traceback); make the record's schema if new."""
+    than a pool retrying, then a traceback). The vault's connection, opened
+    next, makes the record's schema if it is new (rarpa.store.pgconn)."""
     import psycopg
-    from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict
 
     try:
-        with psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema_of(url))))
+        psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
     except psycopg.OperationalError as e:
         parts = conninfo_to_dict(url)
         where = f"{parts.get('host') or '127.0.0.1'}:{parts.get('port') or 5432}"
@@ -212,19 +208,3 @@ class ChainedPostgresRecorder(GroupCommit, PostgresApplicationRecorder):
             c.execute(SQL("SELECT originator_version, chain_hash FROM {} WHERE originator_id=%s "
                           "ORDER BY originator_version").format(self._table), (originator_id,))
             return [(r["originator_version"], bytes(r["chain_hash"])) for r in c.fetchall()]
-
-    def rows(self, order: str) -> Iterator[tuple]:
-        """Every stored event, for verify: (position, stream id as hex, version,
-        topic, state, chain hash, log hash), by stream or in recorded order,
-        read in one snapshot with a server-side cursor (bounded memory)."""
-        by = "originator_id, originator_version" if order == "stream" else "notification_id"
-        with self.datastore.get_connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            with conn.cursor(name="rarpa_walk") as c:
-                c.itersize = 2000
-                c.execute(SQL(f"SELECT notification_id, originator_id, originator_version, topic, state, "
-                              f"chain_hash, log_hash FROM {{}} ORDER BY {by}").format(self._table))
-                for r in c:
-                    yield (r["notification_id"], r["originator_id"].hex, r["originator_version"], r["topic"],
-                           bytes(r["state"]), bytes(r["chain_hash"]) if r["chain_hash"] is not None else None,
-                           bytes(r["log_hash"]) if r["log_hash"] is not None else None)

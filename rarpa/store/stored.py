@@ -11,6 +11,8 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Iterator
 
+from rarpa.config import is_postgres
+
 PHOTO_TOPIC = "events.learner:PhotoAttached"
 
 
@@ -131,7 +133,7 @@ def _b(value) -> bytes | None:
 @contextmanager
 def stored(db: str):
     """The store at one instant, read-only, even while the app goes on writing."""
-    if db.startswith(("postgres://", "postgresql://")):
+    if is_postgres(db):
         import psycopg
 
         with psycopg.connect(db) as conn:
