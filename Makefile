@@ -46,9 +46,14 @@ run: install  ## set up, load the demo, serve on http://127.0.0.1:8000
 	$(RARPA) demo
 	$(RARPA) serve --host $(HOST) --port $(PORT)
 
+# Each pass is spread over the machine's cores (pytest-xdist), a test file to a
+# worker, so a file's module-scoped servers start once; WORKERS=0 runs in one process.
+WORKERS ?= auto
+XDIST := $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+
 test: install chromium postgres  ## install what tests need and run them all, on SQLite then on PostgreSQL
-	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
-	$(PY) -m pytest --store=postgres $(PYTEST_ARGS)
+	$(PY) -m pytest --store=sqlite $(XDIST) $(PYTEST_ARGS)
+	$(PY) -m pytest --store=postgres $(XDIST) $(PYTEST_ARGS)
 
 # kill -9 under load, 20 times on each store (the suite runs 3).
 crash: install postgres
@@ -56,10 +61,10 @@ crash: install postgres
 	RARPA_CRASH_KILLS=20 $(PY) -m pytest -q -p no:cacheprovider --store=postgres tests/test_crash.py
 
 test-sqlite: install chromium
-	$(PY) -m pytest --store=sqlite $(PYTEST_ARGS)
+	$(PY) -m pytest --store=sqlite $(XDIST) $(PYTEST_ARGS)
 
 test-postgres: install chromium postgres
-	$(PY) -m pytest --store=postgres $(PYTEST_ARGS)
+	$(PY) -m pytest --store=postgres $(XDIST) $(PYTEST_ARGS)
 
 demo: install
 	$(RARPA) demo

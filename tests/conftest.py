@@ -16,6 +16,7 @@ from rarpa.service.application import RecordApplication
 from rarpa.config import Settings
 from rarpa.read.projections import Projector
 from tests.localhost import PG_SERVER, db_env
+from tests.saved_state import cache_differences
 
 PASSWORD = "correct horse battery"
 
@@ -79,7 +80,10 @@ def settings(tmp_path):
 def app(settings):
     application = RecordApplication(settings)
     yield application
-    application.close()
+    try:
+        assert cache_differences(application) == [], "a cached learner differs from its replay"
+    finally:
+        application.close()
 
 
 @pytest.fixture
@@ -135,7 +139,10 @@ def web(settings, world):
 
     services = Services(settings)
     yield create_app(services=services).test_client()
-    services.close()
+    try:
+        assert cache_differences(services.app) == [], "a cached learner differs from its replay"
+    finally:
+        services.close()
 
 
 def observation(target_id, rating="developing", minutes_ago=5, **extra):

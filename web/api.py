@@ -9,6 +9,7 @@ document is generated from the same schemas that validate requests.
 
 from __future__ import annotations
 
+
 import json as std_json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ from rarpa.service import schemas as S
 from rarpa.service.access import NotFound
 from web import rules
 from web.auth import signin
-from web.common import client_address, learner_in_sight, learner_opened, services
+from web.common import client_address, learner_in_sight, learner_opened, schema_of, services
 from web.openapi import spec_for
 from web.problems import TITLES, Problem
 
@@ -102,7 +103,7 @@ def load(schema_cls) -> dict:
     if field is not None:
         raise Problem(400, f"The body is nested too deeply under {field} (at most {MAX_DEPTH} levels).",
                       {field: ["is nested too deeply"]})
-    return schema_cls().load(data)
+    return schema_of(schema_cls).load(data)
 
 
 def answer(data: Any, status: int = 200, location: str | None = None) -> Response:

@@ -45,6 +45,10 @@ class AggregateCache:
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
 
+    def keys(self) -> list[uuid.UUID]:
+        with self._lock:
+            return list(self._items)
+
     def evict(self, key: uuid.UUID) -> None:
         with self._lock:
             self._items.pop(key, None)

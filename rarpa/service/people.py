@@ -92,6 +92,10 @@ class PeopleService:
     def user_by_id(self, uid: str) -> User:
         return self._get(User, uid, "user")
 
+    def _user_seen(self, uid: str) -> User:
+        """The user as cached, for a check on every request (never changed)."""
+        return self._look(User, uid, "user")
+
     def set_password(self, actor: Actor, email: str, password: str, reason: str) -> Written:
         if not actor.may(access.ADMINISTER):
             raise Forbidden("only an administrator can reset passwords")
@@ -146,7 +150,7 @@ class PeopleService:
         if uid is None:
             return None
         try:
-            user = self.user_by_id(uid)
+            user = self._user_seen(uid)
         except (NotFound, Erased):
             return None
         if user.status != "active":  # deactivated: refused even if a token escaped revocation
@@ -156,7 +160,7 @@ class PeopleService:
     # --- sessions: a deactivation or a password reset ends them at once -----------
     def session_mark(self, user_id_: str) -> int:
         """What a session that begins now remembers (``session_actor`` checks it)."""
-        return self.user_by_id(user_id_).sessions_ended
+        return self._user_seen(user_id_).sessions_ended
 
     def session_actor(self, user_id_: str, mark: int = 0) -> Actor | None:
         """The actor of a signed-in session, loaded afresh on each request (so
@@ -164,7 +168,7 @@ class PeopleService:
         active, or when a deactivation or a password reset ended the sessions
         that began before it (``mark``, from ``session_mark``)."""
         try:
-            user = self.user_by_id(user_id_)
+            user = self._user_seen(user_id_)
         except (NotFound, Erased):
             return None
         if user.status != "active" or user.sessions_ended != mark:

@@ -15,7 +15,9 @@
    to it gives; otherwise an altered snapshot could change what is read.
 6. The access log's chain (access_log.py): an entry altered, or one taken out
    of the middle, is named.
-7. Every photo an event names, and not removed since, is kept (photos.py) and
+7. Every photo an event names (the learner replayed from the events as stored,
+   each opened on its own: one that does not open is named, and that learner's
+   photos are not checked), and not removed since, is kept (photos.py) and
    opens with its learner's key to the very bytes the event pins, photo and
    thumbnail; no photo of an erased learner is kept. Sealed rows no event
    names (a write refused after its bytes were kept) are counted, not faults;
@@ -89,7 +91,6 @@ def verify(app, *, on_event=None) -> Report:
 
 
 def _verify_photos(app, report: Report) -> None:
-    from rarpa.service.access import system_actor
     from rarpa.service.family import contribution_photo_key
     from rarpa.store.photos import PhotoDamaged
 
@@ -97,7 +98,7 @@ def _verify_photos(app, report: Report) -> None:
         learners = {UUID(oid) for oid in conn.streams_with(PHOTO_TOPIC, CONTRIBUTION_TOPIC)}
         kept = conn.kept_photos()
     named: set[str] = set()
-    actor = system_actor("verify")
+    unread: set[str] = set()  # learners whose events do not all open: which photos they name is not known
     for lid in sorted(learners | {UUID(learner) for _, learner in kept}, key=str):
         if app.vault.key_for(str(lid), create=False) is None:
             rows = sum(1 for _, learner in kept if UUID(learner) == lid)
@@ -107,8 +108,11 @@ def _verify_photos(app, report: Report) -> None:
             continue
         if lid not in learners:
             continue
-        carried_over = _attached_before_import(app, lid)
-        learner = app.learner(actor, str(lid))
+        replayed = _loaded(app, lid) or _replayed(app, lid, report)
+        if replayed is None:
+            unread.add(str(lid))
+            continue
+        learner, carried_over = replayed
         # A family member's photo, waiting for staff to decide, is named by the contribution that sent it.
         named.update(contribution_photo_key(cid) for cid, c in learner.contributions.items()
                      if c.photo_sha256 and c.status == "waiting")
@@ -131,17 +135,48 @@ def _verify_photos(app, report: Report) -> None:
                     report.problems.append(f"learner {lid}: photo {photo_id} ({kind}) is named by its event "
                                            "but is not kept")
                     break
-    report.photos_unnamed = sum(1 for photo_id, _ in kept if photo_id not in named)
+    report.photos_unnamed = sum(1 for photo_id, learner in kept if photo_id not in named and learner not in unread)
 
 
-def _attached_before_import(app, lid: UUID) -> set[str]:
-    """The photos of a learner imported from another installation that were
-    taken there (before LearnerImported): they may have come without bytes."""
+def _loaded(app, lid: UUID):
+    """The learner from their latest snapshot and the events after it (the
+    quick way, not through the cache, which would hide altered bytes), for a
+    learner never imported; None when that does not open, or they were: then
+    ``_replayed`` goes through the events one by one."""
     with stored(app.settings.db) as conn:
-        version = conn.last_version_with(lid.hex, str(lid), IMPORT_TOPIC)
-    if version is None:
-        return set()
-    return {e.photo_id for e in app.events.get(lid, lte=version) if type(e).__name__ == "PhotoAttached"}
+        if conn.last_version_with(lid.hex, str(lid), IMPORT_TOPIC) is not None:
+            return None
+    from rarpa.service.cache import replay
+
+    try:
+        return app.repository.get(lid, projector_func=replay), set()
+    except (MapperDeserialisationError, StreamErased):
+        return None
+
+
+def _replayed(app, lid: UUID, report: Report):
+    """The learner replayed from their events as stored, each opened on its
+    own (not the application's cache or a snapshot, which would hide or trip
+    on the stored bytes), and the photos carried over from another
+    installation (attached before the last LearnerImported: they may have come
+    without bytes). None when an event does not open (the problem is named)
+    or the learner was erased meanwhile."""
+    learner, attached, carried_over = None, set(), set()
+    for stored_event in app.events.recorder.select_events(lid):
+        try:
+            event = app.mapper.to_domain_event(stored_event)
+        except StreamErased:  # erased while verify ran (its key was there a moment ago)
+            return None
+        except MapperDeserialisationError:
+            report.problems.append(f"stream {lid} event {stored_event.originator_version}: it fails its integrity "
+                                   f"check, so learner {lid}'s photos were not checked")
+            return None
+        if type(event).__name__ == "PhotoAttached":
+            attached.add(event.photo_id)
+        elif stored_event.topic == IMPORT_TOPIC:
+            carried_over = set(attached)
+        learner = event.mutate(learner)
+    return learner, carried_over
 
 
 def _verify_access_log(app, report: Report) -> None:

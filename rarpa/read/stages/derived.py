@@ -92,12 +92,16 @@ class Derived:
     def _recompute_target(self, target_id: str) -> str | None:
         """A target's latest judgement and distance, by measures.latest_rating
         and measures.distance (SQL functions of the connection: see
-        rarpa.read.tables.add_measures)."""
+        rarpa.read.tables.add_measures). latest_rating is the greatest
+        (observed_at, seq): it is given only the first row in that order, read
+        through the index, so a long history costs no more than a short one."""
         self.x(
             """
             UPDATE targets SET
-              latest = (SELECT latest_rating(observed_at, seq, rating) FROM observations o
-                        WHERE o.target_id=targets.id AND o.status='active'),
+              latest = (SELECT latest_rating(observed_at, seq, rating) FROM (
+                          SELECT observed_at, seq, rating FROM observations o
+                          WHERE o.target_id=targets.id AND o.status='active'
+                          ORDER BY observed_at DESC, seq DESC LIMIT 1)),
               observations = (SELECT COUNT(*) FROM observations o
                               WHERE o.target_id=targets.id AND o.status='active'),
               last_observed_at = (SELECT MAX(observed_at) FROM observations o
