@@ -61,10 +61,11 @@ class PerStreamCipherMapper(Mapper):
             raise MapperDeserialisationError(
                 f"event {stored.originator_id}@{stored.originator_version} has an unknown state format"
             )
-        key = self.vault.key_for(str(stored.originator_id), create=False)
+        stream = str(stored.originator_id)
+        key = self.vault.key_for(stream, create=False)
         if key is None:
-            raise StreamErased(str(stored.originator_id))
-        aad = self._aad(stored.originator_id, stored.originator_version, stored.topic)
+            raise StreamErased(stream)
+        aad = self._aad(stream, stored.originator_version, stored.topic)
         try:
             return AESGCM(key).decrypt(state[1:13], state[13:], aad)
         except Exception as e:  # InvalidTag: altered bytes or the wrong key
