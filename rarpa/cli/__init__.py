@@ -487,8 +487,24 @@ def events():
 @click.option("--writes", default=2000, show_default=True, help="Observation writes per measurement.")
 @click.option("--threads", default=8, show_default=True, help="Concurrent writers for the group-commit test.")
 @click.option("--postgres", is_flag=True, help="Also on a throwaway local PostgreSQL (Debian's server binaries).")
-def bench(writes, threads, postgres):
+@click.option("--scale", default=None, metavar="N", help="Instead: the scale bench on N generated learners "
+              "(rarpa/cli/bench_scale.py), in a temporary folder.")
+@click.option("--scale-store", "store", default=None, metavar="PATH",
+              help="Instead: the scale bench on an existing scale store (its RARPA_DB path; needs RARPA_DEMO_PASSWORD).")
+@click.option("--years", default=None, metavar="Y", help="With --scale: years of history per learner [default: 5].")
+@click.option("--seed", default=None, help="With --scale: the generator's seed [default: 1].")
+@click.option("--today", default=None, metavar="YYYY-MM-DD", help="With --scale: the day the history ends.")
+@click.option("--keep", default=None, metavar="DIR", help="With --scale: generate into DIR and keep it.")
+@click.option("--no-rebuild", is_flag=True, help="Scale bench: skip the read-model rebuild (long at 2,000 learners).")
+@click.option("--extrapolate-to", default=None, metavar="M", help="Scale bench: extrapolate to M learners [20,000].")
+@click.option("--compare", default=None, metavar="FILE", help="Scale bench: a smaller run's --json, to fit growth.")
+@click.option("--json", "json_out", default=None, metavar="FILE", help="Scale bench: also write the results here.")
+def bench(writes, threads, postgres, **scale_options):
     """Measure writes and rebuild against raw SQLite in the same run; print ratios."""
+    if any(v not in (None, False) for v in scale_options.values()):  # rarpa bench --scale N
+        from rarpa.cli.bench_scale import run_command
+
+        return run_command(**scale_options)
     from rarpa.cli.bench import run
 
     run(writes=writes, threads=threads, echo=click.echo)
