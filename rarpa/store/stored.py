@@ -53,11 +53,6 @@ class SQLiteStored:
         return {r[0] for r in self.conn.execute(
             f"SELECT DISTINCT originator_id FROM stored_events WHERE topic IN ({marks})", topics)}
 
-    def last_version_with(self, stream_hex: str, stream_text: str, topic: str) -> int | None:
-        row = self.conn.execute("SELECT MAX(originator_version) FROM stored_events WHERE originator_id IN (?, ?) "
-                                "AND topic=?", [stream_hex, stream_text, topic]).fetchone()
-        return row[0] if row else None
-
     def kept_photos(self) -> list[tuple[str, str]]:
         if not self._has("photo_files"):
             return []
@@ -109,10 +104,6 @@ class PostgresStored:
     def streams_with(self, *topics: str) -> set[str]:
         return {r[0].hex for r in self._rows(
             "SELECT DISTINCT originator_id FROM rarpa_events WHERE topic = ANY(%s)", (list(topics),))}
-
-    def last_version_with(self, stream_hex: str, stream_text: str, topic: str) -> int | None:
-        return self._rows("SELECT MAX(originator_version) FROM rarpa_events WHERE originator_id=%s::uuid "
-                          "AND topic=%s", (stream_hex, topic))[0][0]
 
     def kept_photos(self) -> list[tuple[str, str]]:
         if not self._has("photo_files"):

@@ -15,11 +15,12 @@
    to it gives; otherwise an altered snapshot could change what is read.
 6. The access log's chain (access_log.py): an entry altered, or one taken out
    of the middle, is named.
-7. Every photo an event names (the learner replayed from the events as stored,
-   each opened on its own: one that does not open is named, and that learner's
-   photos are not checked), and not removed since, is kept (photos.py) and
-   opens with its learner's key to the very bytes the event pins, photo and
-   thumbnail; no photo of an erased learner is kept. Sealed rows no event
+7. Every photo an event names (the learner loaded from the store, not the
+   cache: from their snapshot, or, when that does not open or they were once
+   imported, event by event, and an event that does not open is named and
+   that learner's photos are not checked), and not removed since, is kept
+   (photos.py) and opens with its learner's key to the very bytes the event
+   pins, photo and thumbnail; no photo of an erased learner is kept. Sealed rows no event
    names (a write refused after its bytes were kept) are counted, not faults;
    so are photos of an imported record that came without their bytes (an
    export alone carries none).
@@ -96,6 +97,7 @@ def _verify_photos(app, report: Report) -> None:
 
     with stored(app.settings.db) as conn:
         learners = {UUID(oid) for oid in conn.streams_with(PHOTO_TOPIC, CONTRIBUTION_TOPIC)}
+        imported = {UUID(oid) for oid in conn.streams_with(IMPORT_TOPIC)}
         kept = conn.kept_photos()
     named: set[str] = set()
     unread: set[str] = set()  # learners whose events do not all open: which photos they name is not known
@@ -108,7 +110,7 @@ def _verify_photos(app, report: Report) -> None:
             continue
         if lid not in learners:
             continue
-        replayed = _loaded(app, lid) or _replayed(app, lid, report)
+        replayed = (None if lid in imported else _loaded(app, lid)) or _replayed(app, lid, report)
         if replayed is None:
             unread.add(str(lid))
             continue
@@ -140,12 +142,9 @@ def _verify_photos(app, report: Report) -> None:
 
 def _loaded(app, lid: UUID):
     """The learner from their latest snapshot and the events after it (the
-    quick way, not through the cache, which would hide altered bytes), for a
-    learner never imported; None when that does not open, or they were: then
-    ``_replayed`` goes through the events one by one."""
-    with stored(app.settings.db) as conn:
-        if conn.last_version_with(lid.hex, str(lid), IMPORT_TOPIC) is not None:
-            return None
+    quick way, not through the cache, which would hide altered bytes), with
+    no photos carried over; None when that does not open: then ``_replayed``
+    goes through the events one by one (as for a learner once imported)."""
     from rarpa.service.cache import replay
 
     try:
