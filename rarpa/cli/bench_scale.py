@@ -8,7 +8,7 @@ run, on N learners with years of history generated into a temporary folder
    rest; the vault; the read model; bytes per event against the sealed state's.
 2. Rebuild (``--no-rebuild`` skips it): the read model replayed into a new file,
    against a raw read of the same rows and an insert into another file (as
-   bench.raw_read_insert, but streamed: at 2,000 learners the rows are gigabytes).
+   bench.raw_read_insert does, streamed: at 2,000 learners the rows are gigabytes).
 3. and 4. Memory per node and the pages over HTTP: rarpa/cli/bench_scale_pages.py.
 5. Extrapolation to ``--extrapolate-to`` learners (20,000): ``extrapolate``.
 """
@@ -30,11 +30,9 @@ from pathlib import Path
 import click
 
 from rarpa.cli import scale as scale_demo
+from rarpa.cli.bench import raw_read_insert
 from rarpa.cli.bench_scale_pages import COLD, PAGES, served
 from rarpa.cli.scale import DEMO_PASSWORD_ENV, Refused, size_words, whole_number
-
-BATCH = 10_000  # rows per read of the raw baseline
-
 
 def _ro(path: str) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -65,29 +63,11 @@ def storage(settings) -> dict:
 
 
 # --- 2. rebuild -----------------------------------------------------------------------------------
-def raw_read_insert(db: str, work: Path) -> tuple[float, int]:
-    """bench.raw_read_insert, streamed: the same rows read in batches and
-    inserted into another file in one transaction; (rows per second, rows)."""
-    src, dst = _ro(db), sqlite3.connect(work / "raw-copy.sqlite3", isolation_level=None)
-    dst.execute("PRAGMA journal_mode=WAL")
-    dst.execute("CREATE TABLE copy (id TEXT, version INTEGER, topic TEXT, state BLOB)")
-    start, n = time.perf_counter(), 0
-    rows = src.execute("SELECT originator_id, originator_version, topic, state FROM stored_events ORDER BY rowid")
-    dst.execute("BEGIN")
-    while batch := rows.fetchmany(BATCH):
-        dst.executemany("INSERT INTO copy VALUES (?,?,?,?)", batch)
-        n += len(batch)
-    dst.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    src.close(), dst.close()
-    return n / elapsed, n
-
-
 def rebuild(settings, work: Path, progressbar) -> dict:
     from rarpa.read.projections import Projector
     from rarpa.service.application import RecordApplication
 
-    raw, rows = raw_read_insert(settings.db, work)
+    raw, rows = raw_read_insert(settings.db, work)  # rarpa.cli.bench's baseline
     app = RecordApplication(settings)
     projector = Projector(str(work / "rebuilt-views.sqlite3"), app)
     try:
