@@ -9,7 +9,6 @@ document is generated from the same schemas that validate requests.
 
 from __future__ import annotations
 
-
 import json as std_json
 from dataclasses import dataclass
 from datetime import datetime, timezone

@@ -5,9 +5,9 @@ use (the vocabularies with their words, dates, charts)."""
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from flask import Flask, current_app, g, request

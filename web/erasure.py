@@ -34,7 +34,7 @@ from rarpa.read import queries
 from rarpa.service import access
 from rarpa.service.schemas import Text
 from web.auth import login_required, recent_sign_in_required
-from web.common import client_address, services, submit
+from web.common import client_address, schema_of, services, submit
 from web.forms import Field, Form
 from web.problems import flatten
 
@@ -150,7 +150,7 @@ def confirm():
                                 "Type it exactly as shown above"]
     if errors:  # say what else is wrong too, but write nothing
         try:
-            ErasureIn().load(body)
+            schema_of(ErasureIn).load(body)
         except ValidationError as e:
             errors.update(flatten(e.messages))
         return _confirm_page(subject, values, CONFIRM.plain(errors), 422)

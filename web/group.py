@@ -53,7 +53,7 @@ from rarpa.service.access import NotFound
 from rarpa.service.schemas import ObservationIn
 from rarpa.service.written import Erased
 from web.auth import login_required
-from web.common import services
+from web.common import schema_of, services
 from web.forms import Field, Form
 from web.photos import posted_photo
 from web.problems import flatten
@@ -305,7 +305,7 @@ def _check(lid: str, name: str, form, shared: str, photo: bytes | None, refusal:
             "context": form.get("context", ""), "note": "\n".join(n for n in (shared, own) if n),
             "observed_at": form.get("observed_at", "")}
     try:
-        data = ObservationIn().load({k: v for k, v in body.items() if v != ""})
+        data = schema_of(ObservationIn).load({k: v for k, v in body.items() if v != ""})
     except ValidationError as e:
         for key, messages in flatten(e.messages).items():
             if key == "note" and shared and len(own) <= NOTE_LIMIT:
