@@ -53,10 +53,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 from uuid import UUID
 
-from rarpa.config import Settings
+from rarpa.config import Settings, is_postgres
 from rarpa.service.application import RecordApplication
 from rarpa.store.migrate_views import ReadModels
-from rarpa.store.postgres import check_reachable, is_postgres, schema_of
+from rarpa.store.postgres import check_reachable, schema_of
 
 BATCH = 5000  # events read and sent per step of the progress bar
 PHOTO_BATCH = 50  # photos are 100-400 KB each

@@ -35,10 +35,10 @@ from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from rarpa.config import is_postgres
 from rarpa.store import scrub
 from rarpa.store.cipher import StreamErased
 from rarpa.store.pgconn import PgConnection
-from rarpa.store.postgres import is_postgres
 from rarpa.store.vault import Vault
 
 KINDS = ("photo", "thumb")

@@ -22,7 +22,6 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from rarpa.config import is_postgres  # noqa: F401 (imported from here by the vault, photos and migrate)
 from rarpa.store.group import GroupCommit, SignedHead
 from rarpa.store.sqlite import GENESIS, head_message, link_hash, log_link
 

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from rarpa.config import is_postgres
 from rarpa.store import scrub
 from rarpa.store.access_log import AccessLog
 from rarpa.store.pgconn import PgConnection
-from rarpa.store.postgres import is_postgres
 
 # On PostgreSQL a key destroyed on another node is noticed within this many
 # seconds (on SQLite, at once: the file's data_version tells).
